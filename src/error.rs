@@ -1,0 +1,140 @@
+//! Errors: one public [`Error`] for everything a caller can hit, and
+//! [`ProtocolError`] for what a peer did wrong on the wire (which costs only
+//! that peer's connection and never surfaces from `send`/`recv`).
+
+use std::io;
+
+/// Result alias for zmio calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a zmio call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The endpoint string does not parse.
+    #[error("invalid endpoint `{endpoint}`: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The endpoint names a transport zmio does not speak (yet).
+    #[error("unsupported transport in `{0}`: zmio speaks tcp:// (ipc:// and inproc:// are not built yet)")]
+    UnsupportedTransport(String),
+    /// Binding failed because something already listens there.
+    #[error("address in use: {0} (another socket is bound there; pick another port, or port `*` for an ephemeral one)")]
+    AddrInUse(String),
+    /// Binding failed because the address is not local to this machine.
+    #[error("address not available: {0} (it is not an address of this machine)")]
+    AddrNotAvailable(String),
+    /// A host name did not resolve.
+    #[error("cannot resolve `{0}`")]
+    Resolve(String),
+    /// An option value is out of range or malformed.
+    #[error("invalid value for option {option}: {reason}")]
+    InvalidOption {
+        /// The option, named as in libzmq (`ZMQ_SNDHWM`, ...).
+        option: &'static str,
+        /// Why the value was refused.
+        reason: String,
+    },
+    /// The call is not allowed now, e.g. REQ `recv` before `send`.
+    #[error("operation not valid in the socket's current state: {0}")]
+    InvalidState(&'static str),
+    /// `unbind`/`disconnect` of an endpoint the socket is not bound or connected to.
+    #[error("endpoint not in use by this socket: {0}")]
+    EndpointNotFound(String),
+    /// A non-blocking call could not complete now (no peer ready, queues full,
+    /// or no message waiting). Retry later.
+    #[error("operation would block: no peer is ready (queues full or empty); retry later")]
+    WouldBlock,
+    /// The send or receive timeout expired.
+    #[error("timed out waiting for a peer (send/receive timeout expired)")]
+    TimedOut,
+    /// The context was shut down.
+    #[error("the context has been terminated")]
+    ContextTerminated,
+    /// An operating system error.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        let kind = match &err {
+            Error::InvalidEndpoint { .. }
+            | Error::UnsupportedTransport(_)
+            | Error::InvalidOption { .. } => io::ErrorKind::InvalidInput,
+            Error::AddrInUse(_) => io::ErrorKind::AddrInUse,
+            Error::AddrNotAvailable(_) => io::ErrorKind::AddrNotAvailable,
+            Error::Resolve(_) => io::ErrorKind::NotFound,
+            Error::InvalidState(_) => io::ErrorKind::Unsupported,
+            Error::EndpointNotFound(_) => io::ErrorKind::NotFound,
+            Error::WouldBlock => io::ErrorKind::WouldBlock,
+            Error::TimedOut => io::ErrorKind::TimedOut,
+            Error::ContextTerminated => io::ErrorKind::BrokenPipe,
+            Error::Io(e) => return io::Error::new(e.kind(), err),
+        };
+        io::Error::new(kind, err)
+    }
+}
+
+/// What a peer did wrong, or why it cannot talk to us. Ends that connection only.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The first bytes are not a ZMTP 3 greeting (HTTP, TLS, ZMTP 1.0, garbage).
+    #[error("not a ZMTP 3 peer: bad greeting signature")]
+    BadSignature,
+    /// The peer speaks a ZMTP version we do not (below 3.0 or above 3.x).
+    #[error("unsupported ZMTP version {major}.{minor}")]
+    UnsupportedVersion {
+        /// Major version the peer announced.
+        major: u8,
+        /// Minor version the peer announced.
+        minor: u8,
+    },
+    /// The peer wants a security mechanism other than ours.
+    #[error("security mechanism mismatch: we use {ours}, the peer asked for {theirs}")]
+    MechanismMismatch {
+        /// Our mechanism name.
+        ours: &'static str,
+        /// The peer's mechanism, lossily decoded.
+        theirs: String,
+    },
+    /// A frame's flags byte has reserved bits set.
+    #[error("frame flags {0:#04x} have reserved bits set")]
+    ReservedFlags(u8),
+    /// A message is larger than the socket's maximum message size.
+    #[error("message of at least {size} bytes exceeds the maximum message size {max}")]
+    MessageTooLarge {
+        /// Bytes claimed so far.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A command frame is malformed.
+    #[error("malformed command: {0}")]
+    MalformedCommand(&'static str),
+    /// The READY metadata is malformed.
+    #[error("malformed metadata: {0}")]
+    MalformedMetadata(&'static str),
+    /// A command arrived where the handshake does not allow it.
+    #[error("unexpected command `{0}` during the handshake")]
+    UnexpectedCommand(String),
+    /// A message frame arrived before the handshake completed.
+    #[error("message frame before the handshake completed")]
+    MessageBeforeReady,
+    /// The peer's socket type cannot talk to ours.
+    #[error("incompatible socket types: we are {ours}, the peer is {theirs}")]
+    IncompatibleSocketType {
+        /// Our socket type.
+        ours: crate::SocketKind,
+        /// The peer's announced socket type, lossily decoded.
+        theirs: String,
+    },
+    /// The peer closed the handshake with an ERROR command.
+    #[error("peer sent ERROR: {0}")]
+    PeerError(String),
+}
