@@ -114,6 +114,20 @@ pub enum ProtocolError {
         /// The limit.
         max: u64,
     },
+    /// A command frame is larger than we buffer (commands are parsed whole).
+    #[error("command of {size} bytes exceeds the command size limit {max}")]
+    CommandTooLarge {
+        /// Size the command frame claimed.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A multipart message has more frames than we accept.
+    #[error("message has more than {max} frames")]
+    TooManyFrames {
+        /// The limit.
+        max: usize,
+    },
     /// A command frame is malformed.
     #[error("malformed command: {0}")]
     MalformedCommand(&'static str),

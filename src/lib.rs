@@ -1,12 +1,44 @@
-//! zmio: brokerless ZeroMQ-compatible messaging sockets in pure Rust.
+//! zmio: brokerless messaging sockets that speak ZeroMQ's wire protocol
+//! (ZMTP 3.1), in pure Rust. Typed sockets (PUSH/PULL, PUB/SUB, REQ/REP) bind
+//! and connect over TCP and talk to each other and to libzmq, pyzmq, JeroMQ
+//! or NetMQ peers with no broker in between.
+//!
+//! ```
+//! use zmio::{Context, Rep, Req};
+//! # fn main() -> zmio::Result<()> {
+//! let ctx = Context::new()?;
+//! let mut server = ctx.socket::<Rep>()?;
+//! let endpoint = server.bind("tcp://127.0.0.1:*")?.to_string();
+//! let mut client = ctx.socket::<Req>()?;
+//! client.connect(&endpoint)?;
+//! client.send("ping")?;
+//! let request = server.recv()?;
+//! server.send(request)?;
+//! assert_eq!(&client.recv()?.frame(0).unwrap()[..], b"ping");
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod context;
+mod endpoint;
+mod engine;
 mod error;
 mod msg;
+mod options;
+mod pipe;
+mod reactor;
+mod session;
+mod socket;
 mod socket_types;
+mod strategy;
+mod transport;
 mod zmtp;
 
+pub use context::Context;
+pub use endpoint::{Endpoint, Host};
 pub use error::{Error, ProtocolError, Result};
 pub use msg::Msg;
+pub use socket::{Pub, Pull, Push, RecvSocketType, Rep, Req, SendSocketType, Socket, SocketType, Sub};
 pub use socket_types::SocketKind;

@@ -1,5 +1,60 @@
-//! Socket types as routing policies over the shared strategies.
+//! Socket types as routing policies over the shared strategies. Each type is
+//! a small [`Routing`] implementation; the socket core does the waiting,
+//! timeouts and reactor hand-off for all of them.
 
 mod kind;
+mod publisher;
+mod pull;
+mod push;
+mod rep;
+mod req;
+mod subscriber;
+
+use std::sync::Arc;
 
 pub use kind::SocketKind;
+
+use crate::error::{Error, Result};
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+
+/// What a socket type decides; the socket core calls it on the application thread.
+pub(crate) trait Routing: Send + std::fmt::Debug {
+    /// A peer's pipe is ready to use.
+    fn attach(&mut self, pipe: Arc<Pipe>);
+
+    /// A peer's pipe is gone for sending (its unread input may still be read).
+    fn detach(&mut self, id: PipeId);
+
+    /// A connecting pipe got a new connection after losing one (SUB re-sends
+    /// its subscriptions here).
+    fn reconnected(&mut self, _pipe: &Arc<Pipe>) {}
+
+    /// Queues a message. `Ok(Some(msg))` hands it back: no peer can take it now.
+    fn send(&mut self, _msg: Msg) -> Result<Option<Msg>> {
+        Err(Error::InvalidState("this socket type cannot send"))
+    }
+
+    /// The next message, `Ok(None)` if none is waiting.
+    fn recv(&mut self) -> Result<Option<Msg>> {
+        Err(Error::InvalidState("this socket type cannot receive"))
+    }
+
+    /// Adds (`on`) or drops one subscription to `prefix`.
+    fn subscribe(&mut self, _prefix: &[u8], _on: bool) -> Result<()> {
+        Err(Error::InvalidState("only SUB sockets subscribe"))
+    }
+}
+
+/// The routing policy for `kind`, or `None` for a type not built yet.
+pub(crate) fn routing_for(kind: SocketKind) -> Option<Box<dyn Routing>> {
+    Some(match kind {
+        SocketKind::Push => Box::<push::Push>::default(),
+        SocketKind::Pull => Box::<pull::Pull>::default(),
+        SocketKind::Pub => Box::<publisher::Pub>::default(),
+        SocketKind::Sub => Box::<subscriber::Sub>::default(),
+        SocketKind::Req => Box::<req::Req>::default(),
+        SocketKind::Rep => Box::<rep::Rep>::default(),
+        _ => return None,
+    })
+}

@@ -1,0 +1,191 @@
+//! One live connection: a TCP stream, its ZMTP state machine and the reads
+//! and vectored writes between them and the session's pipe.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use mio::net::TcpStream;
+
+use crate::error::ProtocolError;
+use crate::msg::Msg;
+use crate::pipe::{Pipe, Pushed};
+use crate::zmtp::{Connection, ConnectionConfig, Event, PeerInfo};
+
+/// Bytes asked of the kernel per read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Encoded bytes the engine keeps ready to write before it stops taking
+/// messages from the pipe; the pipe, not this buffer, is the bounded queue.
+const TX_HIGH: usize = 256 * 1024;
+/// Messages taken from the pipe per lock.
+const POP_BATCH: usize = 256;
+/// Slices per vectored write.
+const MAX_IOV: usize = 64;
+
+/// Why a connection ended.
+#[derive(Debug)]
+pub(crate) enum CloseReason {
+    /// The peer closed its side.
+    PeerClosed,
+    /// The operating system reported an error.
+    Io(io::Error),
+    /// The peer broke the protocol or cannot talk to us.
+    Protocol(ProtocolError),
+}
+
+/// What a read found.
+#[derive(Debug)]
+pub(crate) enum ReadStatus {
+    /// Read until the kernel had no more (or the pipe filled: see `is_paused`).
+    Idle,
+    /// The handshake completed; call `read` again once the pipe is set up.
+    Ready(PeerInfo),
+    /// The connection is over.
+    Closed(CloseReason),
+}
+
+/// A connection's I/O state.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    stream: TcpStream,
+    conn: Connection,
+    rbuf: BytesMut,
+    /// A TCP connect is in progress.
+    connecting: bool,
+    /// The pipe to the socket is full: reading waits until it drains.
+    paused: bool,
+}
+
+impl Engine {
+    pub(crate) fn new(stream: TcpStream, config: ConnectionConfig, connecting: bool) -> Engine {
+        Engine {
+            stream,
+            conn: Connection::new(config),
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            connecting,
+            paused: false,
+        }
+    }
+
+    pub(crate) fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    pub(crate) fn is_connecting(&self) -> bool {
+        self.connecting
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Checks a non-blocking connect: `Ok(true)` once it completed,
+    /// `Ok(false)` while it is still in progress.
+    pub(crate) fn finish_connect(&mut self) -> io::Result<bool> {
+        if let Some(err) = self.stream.take_error()? {
+            return Err(err);
+        }
+        match self.stream.peer_addr() {
+            Ok(_) => {
+                self.connecting = false;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hands decoded messages to `pipe` until it is full; `Some(info)` when
+    /// the handshake completes (the caller then sets up the pipe and calls again).
+    fn deliver(&mut self, pipe: Option<&Arc<Pipe>>) -> Option<PeerInfo> {
+        if let Some(pipe) = pipe
+            && !pipe.inb().has_room()
+        {
+            self.paused = true;
+            return None;
+        }
+        while let Some(event) = self.conn.poll_event() {
+            match event {
+                Event::Ready(info) => return Some(info),
+                Event::Message(msg) => {
+                    // No pipe yet cannot happen after Ready; a lingering
+                    // session with no reader may drop input.
+                    if let Some(pipe) = pipe
+                        && pipe.push(pipe.inb(), msg) == Pushed::NowFull
+                    {
+                        self.paused = true;
+                        return None;
+                    }
+                }
+            }
+        }
+        self.paused = false;
+        None
+    }
+
+    /// Reads and decodes until the kernel has nothing more or the pipe is full.
+    pub(crate) fn read(&mut self, pipe: Option<&Arc<Pipe>>) -> ReadStatus {
+        loop {
+            if let Some(info) = self.deliver(pipe) {
+                return ReadStatus::Ready(info);
+            }
+            if self.paused {
+                return ReadStatus::Idle;
+            }
+            let start = self.rbuf.len();
+            self.rbuf.resize(start + READ_CHUNK, 0);
+            let result = self.stream.read(&mut self.rbuf[start..]);
+            let got = *result.as_ref().unwrap_or(&0);
+            self.rbuf.truncate(start + got);
+            match result {
+                Ok(0) => return ReadStatus::Closed(CloseReason::PeerClosed),
+                Ok(_) => {
+                    if let Err(e) = self.conn.handle_input(&mut self.rbuf) {
+                        return ReadStatus::Closed(CloseReason::Protocol(e));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadStatus::Idle,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return ReadStatus::Closed(CloseReason::Io(e)),
+            }
+        }
+    }
+
+    /// Encodes what the pipe holds and writes until done or the kernel's
+    /// buffer is full (a writable event resumes it). `Err` ends the connection.
+    pub(crate) fn flush(&mut self, pipe: Option<&Arc<Pipe>>, batch: &mut Vec<Msg>) -> Result<(), CloseReason> {
+        if self.connecting {
+            return Ok(());
+        }
+        loop {
+            if let (Some(pipe), true) = (pipe, self.conn.is_ready()) {
+                while self.conn.pending_transmit() < TX_HIGH {
+                    pipe.pop_batch(pipe.out(), POP_BATCH, batch);
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for msg in batch.drain(..) {
+                        self.conn.send_message(msg);
+                    }
+                }
+            }
+            if self.conn.pending_transmit() == 0 {
+                return Ok(());
+            }
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let n = self.conn.transmit_slices(&mut iov);
+            match self.stream.write_vectored(&iov[..n]) {
+                Ok(0) => return Err(CloseReason::PeerClosed),
+                Ok(written) => self.conn.advance_transmit(written),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(CloseReason::Io(e)),
+            }
+        }
+    }
+
+    /// Whether encoded bytes still wait to be written.
+    pub(crate) fn has_pending_output(&self) -> bool {
+        self.conn.pending_transmit() > 0
+    }
+}

@@ -1,0 +1,87 @@
+//! Socket options, checked when set. Names follow libzmq's (`ZMQ_SNDHWM` ...);
+//! docs/options.md is the table.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// A socket's option values; a snapshot travels with each bind/connect, so a
+/// change applies to later endpoints, as in libzmq.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    /// ZMQ_SNDHWM: messages queued per peer for sending; 0 = no limit.
+    pub sndhwm: usize,
+    /// ZMQ_RCVHWM: messages queued per peer on receipt; 0 = no limit.
+    pub rcvhwm: usize,
+    /// ZMQ_LINGER: how long close keeps delivering queued messages; None = until done.
+    pub linger: Option<Duration>,
+    /// ZMQ_RECONNECT_IVL: first wait before reconnecting; None = never reconnect.
+    pub reconnect_ivl: Option<Duration>,
+    /// ZMQ_RECONNECT_IVL_MAX: the wait doubles up to this; zero = no backoff.
+    pub reconnect_ivl_max: Duration,
+    /// ZMQ_SNDTIMEO: None = block forever.
+    pub sndtimeo: Option<Duration>,
+    /// ZMQ_RCVTIMEO: None = block forever.
+    pub rcvtimeo: Option<Duration>,
+    /// ZMQ_ROUTING_ID (ZMQ_IDENTITY).
+    pub routing_id: Bytes,
+    /// ZMQ_TCP_KEEPALIVE: None = the OS default.
+    pub tcp_keepalive: Option<bool>,
+    /// ZMQ_TCP_KEEPALIVE_IDLE: None = the OS default.
+    pub tcp_keepalive_idle: Option<Duration>,
+    /// ZMQ_IPV6.
+    pub ipv6: bool,
+    /// ZMQ_MAXMSGSIZE (whole message, all frames); None = no limit.
+    pub max_msg_size: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger: None,
+            reconnect_ivl: Some(Duration::from_millis(100)),
+            reconnect_ivl_max: Duration::ZERO,
+            sndtimeo: None,
+            rcvtimeo: None,
+            routing_id: Bytes::new(),
+            tcp_keepalive: None,
+            tcp_keepalive_idle: None,
+            ipv6: false,
+            max_msg_size: None,
+        }
+    }
+}
+
+impl Options {
+    /// The wait before reconnect attempt number `failures + 1`.
+    pub(crate) fn reconnect_delay(&self, failures: u32) -> Option<Duration> {
+        let base = self.reconnect_ivl?;
+        if self.reconnect_ivl_max <= base {
+            return Some(base);
+        }
+        let factor = 1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX);
+        Some(base.saturating_mul(factor).min(self.reconnect_ivl_max))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_backs_off_to_the_maximum() {
+        let mut o = Options::default();
+        let ms = Duration::from_millis;
+        assert_eq!(o.reconnect_delay(5), Some(ms(100)));
+        o.reconnect_ivl_max = ms(1000);
+        assert_eq!(o.reconnect_delay(0), Some(ms(100)));
+        assert_eq!(o.reconnect_delay(1), Some(ms(200)));
+        assert_eq!(o.reconnect_delay(3), Some(ms(800)));
+        assert_eq!(o.reconnect_delay(4), Some(ms(1000)));
+        assert_eq!(o.reconnect_delay(200), Some(ms(1000)));
+        o.reconnect_ivl = None;
+        assert_eq!(o.reconnect_delay(0), None);
+    }
+}

@@ -1,0 +1,293 @@
+//! A pipe joins one socket to one peer connection: two bounded queues of whole
+//! messages, one each way, with libzmq's high/low water marks.
+//!
+//! Wake-ups happen only on transitions, so a busy pipe costs one wake-up per
+//! batch, not per message: a reader that found a queue empty marks it idle and
+//! the next push wakes it; a writer that found it full marks itself blocked and
+//! the reader wakes it once the queue has drained to the low water mark.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::msg::Msg;
+use crate::reactor::ReactorShared;
+use crate::socket::SocketShared;
+
+/// Identifies a pipe for the life of the process.
+pub(crate) type PipeId = u64;
+
+static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// libzmq's low water mark: half the high water mark, or 1024 below it for big ones.
+fn low_water_mark(hwm: usize) -> usize {
+    const MAX_DELTA: usize = 1024;
+    if hwm > 2 * MAX_DELTA {
+        hwm - MAX_DELTA
+    } else {
+        hwm.div_ceil(2)
+    }
+}
+
+/// Who to wake when the other side of a queue makes progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Socket,
+    Reactor,
+}
+
+#[derive(Debug)]
+struct QueueState {
+    items: VecDeque<Msg>,
+    /// The reader found the queue empty and waits to be woken by the next push.
+    reader_idle: bool,
+    /// The writer found the queue full and waits to be woken below the low water mark.
+    writer_blocked: bool,
+    /// The connection behind the pipe is gone: nothing more will be pushed.
+    closed: bool,
+}
+
+/// One direction of a pipe.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    state: Mutex<QueueState>,
+    /// 0 means no limit, as in libzmq.
+    hwm: usize,
+    lwm: usize,
+    /// Which side reads this queue (the writer is the other one).
+    reader: Side,
+}
+
+/// What a push into a queue found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Queued; there is still room.
+    Room,
+    /// Queued; the queue is now at its high water mark.
+    NowFull,
+}
+
+impl Queue {
+    fn new(hwm: usize, reader: Side) -> Queue {
+        Queue {
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                // A new queue's reader has not looked yet; the first look arms it.
+                reader_idle: false,
+                writer_blocked: false,
+                closed: false,
+            }),
+            hwm,
+            lwm: low_water_mark(hwm),
+            reader,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // A panic while holding this lock cannot leave the queue inconsistent
+        // (every update is a single VecDeque/bool operation), so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_full(&self, state: &QueueState) -> bool {
+        self.hwm != 0 && state.items.len() >= self.hwm
+    }
+
+    /// Number of messages waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    /// Whether the connection behind this queue has gone and nothing is left to read.
+    pub(crate) fn is_closed_and_empty(&self) -> bool {
+        let state = self.lock();
+        state.closed && state.items.is_empty()
+    }
+
+    /// Whether a push would be accepted now.
+    pub(crate) fn has_room(&self) -> bool {
+        !self.is_full(&self.lock())
+    }
+}
+
+/// The link between a socket (application thread) and one peer (reactor thread).
+#[derive(Debug)]
+pub(crate) struct Pipe {
+    id: PipeId,
+    /// Messages from the socket to the peer.
+    out: Queue,
+    /// Messages from the peer to the socket.
+    inb: Queue,
+    socket: Arc<SocketShared>,
+    reactor: Arc<ReactorShared>,
+}
+
+impl Pipe {
+    /// A pipe with `sndhwm`/`rcvhwm` message limits (0 = unlimited).
+    pub(crate) fn new(
+        sndhwm: usize,
+        rcvhwm: usize,
+        socket: Arc<SocketShared>,
+        reactor: Arc<ReactorShared>,
+    ) -> Arc<Pipe> {
+        Arc::new(Pipe {
+            id: NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed),
+            out: Queue::new(sndhwm, Side::Reactor),
+            inb: Queue::new(rcvhwm, Side::Socket),
+            socket,
+            reactor,
+        })
+    }
+
+    /// This pipe's id.
+    pub(crate) fn id(&self) -> PipeId {
+        self.id
+    }
+
+    /// The outbound queue (socket to peer).
+    pub(crate) fn out(&self) -> &Queue {
+        &self.out
+    }
+
+    /// The inbound queue (peer to socket).
+    pub(crate) fn inb(&self) -> &Queue {
+        &self.inb
+    }
+
+    fn wake(&self, side: Side) {
+        match side {
+            Side::Socket => self.socket.notify(),
+            Side::Reactor => self.reactor.activate(self.id),
+        }
+    }
+
+    /// Writer side: queue `msg` unless the queue is full, in which case the
+    /// writer is marked blocked (it will be woken) and the message is handed back.
+    pub(crate) fn try_push(&self, queue: &Queue, msg: Msg) -> Result<(), Msg> {
+        let wake_reader = {
+            let mut state = queue.lock();
+            if queue.is_full(&state) {
+                state.writer_blocked = true;
+                return Err(msg);
+            }
+            state.items.push_back(msg);
+            std::mem::replace(&mut state.reader_idle, false)
+        };
+        if wake_reader {
+            self.wake(queue.reader);
+        }
+        Ok(())
+    }
+
+    /// Writer side: queue `msg` if there is room, else drop it (PUB's policy);
+    /// says whether it was queued. Never marks the writer blocked.
+    pub(crate) fn offer(&self, queue: &Queue, msg: Msg) -> bool {
+        let wake_reader = {
+            let mut state = queue.lock();
+            if queue.is_full(&state) {
+                return false;
+            }
+            state.items.push_back(msg);
+            std::mem::replace(&mut state.reader_idle, false)
+        };
+        if wake_reader {
+            self.wake(queue.reader);
+        }
+        true
+    }
+
+    /// Writer side: queue `msg` whatever the high water mark says. For the few
+    /// messages that must not be dropped or block (subscriptions, REP replies
+    /// are checked by the caller), and for the reactor, which checks room first.
+    pub(crate) fn push(&self, queue: &Queue, msg: Msg) -> Pushed {
+        let (wake_reader, full) = {
+            let mut state = queue.lock();
+            state.items.push_back(msg);
+            let full = queue.is_full(&state);
+            if full {
+                state.writer_blocked = true;
+            }
+            (std::mem::replace(&mut state.reader_idle, false), full)
+        };
+        if wake_reader {
+            self.wake(queue.reader);
+        }
+        if full { Pushed::NowFull } else { Pushed::Room }
+    }
+
+    /// Reader side: take up to `max` messages into `into`. An empty queue
+    /// marks the reader idle; draining to the low water mark wakes a blocked writer.
+    pub(crate) fn pop_batch(&self, queue: &Queue, max: usize, into: &mut Vec<Msg>) {
+        let wake_writer = {
+            let mut state = queue.lock();
+            let n = max.min(state.items.len());
+            into.extend(state.items.drain(..n));
+            if state.items.is_empty() {
+                state.reader_idle = true;
+            }
+            state.writer_blocked && state.items.len() <= queue.lwm && {
+                state.writer_blocked = false;
+                true
+            }
+        };
+        if wake_writer {
+            self.wake(writer_of(queue.reader));
+        }
+    }
+
+    /// Reader side: take one message (see [`Pipe::pop_batch`]).
+    pub(crate) fn pop(&self, queue: &Queue) -> Option<Msg> {
+        let (msg, wake_writer) = {
+            let mut state = queue.lock();
+            let msg = state.items.pop_front();
+            if state.items.is_empty() {
+                state.reader_idle = true;
+            }
+            let wake = state.writer_blocked && state.items.len() <= queue.lwm && {
+                state.writer_blocked = false;
+                true
+            };
+            (msg, wake)
+        };
+        if wake_writer {
+            self.wake(writer_of(queue.reader));
+        }
+        msg
+    }
+
+    /// Drops everything queued in `queue` (a SUB rewriting its subscriptions).
+    pub(crate) fn clear(&self, queue: &Queue) {
+        queue.lock().items.clear();
+    }
+
+    /// Reactor side: the connection is gone. The socket may still read what
+    /// arrived before; it is woken so that it notices.
+    pub(crate) fn close(&self) {
+        {
+            let mut state = self.inb.lock();
+            state.closed = true;
+        }
+        self.out.lock().closed = true;
+        self.socket.notify();
+    }
+}
+
+fn writer_of(reader: Side) -> Side {
+    match reader {
+        Side::Socket => Side::Reactor,
+        Side::Reactor => Side::Socket,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn low_water_marks_follow_libzmq() {
+        assert_eq!(low_water_mark(1000), 500);
+        assert_eq!(low_water_mark(1), 1);
+        assert_eq!(low_water_mark(10_000), 10_000 - 1024);
+        assert_eq!(low_water_mark(0), 0);
+    }
+}

@@ -1,0 +1,638 @@
+//! The reactor: the only code that touches mio. One thread runs a `Poll` loop
+//! over every listener and connection of the sockets assigned to it;
+//! application threads reach it through [`ReactorShared`]: a command queue and
+//! a `Waker`, woken once per batch of commands.
+
+mod slab;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::endpoint::Endpoint;
+use crate::engine::{CloseReason, Engine, ReadStatus};
+use crate::msg::Msg;
+use crate::options::Options;
+use crate::pipe::{Pipe, PipeId};
+use crate::session::{Origin, Session};
+use crate::socket::{SocketEvent, SocketId, SocketShared};
+use crate::transport::tcp;
+use crate::zmtp::{ConnectionConfig, PeerInfo};
+use slab::Slab;
+
+const WAKER: Token = Token(usize::MAX);
+
+/// What application threads ask of the reactor.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Serve a listener bound by the socket.
+    Bind {
+        socket_id: SocketId,
+        socket: Arc<SocketShared>,
+        listener: TcpListener,
+        /// The resolved endpoint, the key for `Unbind`.
+        endpoint: String,
+        options: Arc<Options>,
+    },
+    /// Connect (and keep reconnecting) to an endpoint, feeding `pipe`.
+    Connect {
+        socket_id: SocketId,
+        socket: Arc<SocketShared>,
+        endpoint: Endpoint,
+        pipe: Arc<Pipe>,
+        options: Arc<Options>,
+    },
+    /// Close a listener and the connections it accepted.
+    Unbind { socket_id: SocketId, endpoint: String },
+    /// Drop a connect session.
+    Disconnect { pipe: PipeId },
+    /// A pipe's socket side made progress (queued output or drained input).
+    Activate(PipeId),
+    /// The socket is closed: deliver what is queued within `linger`, then drop everything.
+    Close {
+        socket_id: SocketId,
+        linger: Option<Duration>,
+    },
+    /// The context is going: exit once every closed socket has lingered.
+    Shutdown,
+}
+
+/// The part of a reactor other threads hold.
+#[derive(Debug)]
+pub(crate) struct ReactorShared {
+    commands: Mutex<Vec<Command>>,
+    waker: Waker,
+}
+
+impl ReactorShared {
+    /// Queues a command; wakes the reactor if it is the first of a batch.
+    pub(crate) fn send(&self, command: Command) {
+        let first = {
+            let mut queue = self.commands.lock().unwrap_or_else(|p| p.into_inner());
+            queue.push(command);
+            queue.len() == 1
+        };
+        if first && let Err(e) = self.waker.wake() {
+            log::error!("cannot wake the reactor: {e}");
+        }
+    }
+
+    /// Tells the reactor a pipe has work.
+    pub(crate) fn activate(&self, pipe: PipeId) {
+        self.send(Command::Activate(pipe));
+    }
+}
+
+/// A reactor thread and its handle.
+#[derive(Debug)]
+pub(crate) struct ReactorThread {
+    shared: Arc<ReactorShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ReactorThread {
+    /// Starts a reactor on a new thread named `name`.
+    pub(crate) fn spawn(name: String) -> io::Result<ReactorThread> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let shared = Arc::new(ReactorShared {
+            commands: Mutex::new(Vec::new()),
+            waker,
+        });
+        let mut reactor = Reactor {
+            poll,
+            entries: Slab::default(),
+            ctx: Ctx {
+                shared: shared.clone(),
+                pipes: HashMap::new(),
+                timers: BinaryHeap::new(),
+                batch: Vec::new(),
+            },
+            shutdown: false,
+        };
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || reactor.run())?;
+        Ok(ReactorThread {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// The handle application threads use.
+    pub(crate) fn shared(&self) -> &Arc<ReactorShared> {
+        &self.shared
+    }
+}
+
+impl Drop for ReactorThread {
+    fn drop(&mut self) {
+        self.shared.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            log::error!("reactor thread panicked");
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Listener {
+    socket_id: SocketId,
+    socket: Arc<SocketShared>,
+    listener: TcpListener,
+    endpoint: String,
+    options: Arc<Options>,
+}
+
+#[derive(Debug)]
+enum Entry {
+    Listener(Listener),
+    Session(Session),
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Reconnect(usize),
+    LingerExpired(SocketId),
+}
+
+/// Reactor state other than the poll and the entries, so a session can be
+/// borrowed from the slab while this is borrowed too.
+#[derive(Debug)]
+struct Ctx {
+    shared: Arc<ReactorShared>,
+    pipes: HashMap<PipeId, Token>,
+    timers: BinaryHeap<Reverse<(Instant, TimerKind)>>,
+    batch: Vec<Msg>,
+}
+
+#[derive(Debug)]
+struct Reactor {
+    poll: Poll,
+    entries: Slab<Entry>,
+    ctx: Ctx,
+    shutdown: bool,
+}
+
+/// What became of a session after handling an event.
+enum Next {
+    Keep,
+    /// The connection ended; reconnect or remove, as the origin says.
+    Disconnected(CloseReason),
+    /// Lingering is over (or the socket is gone): remove the session.
+    Remove,
+}
+
+fn connection_config(options: &Options, kind: crate::SocketKind) -> ConnectionConfig {
+    ConnectionConfig {
+        socket_kind: kind,
+        routing_id: options.routing_id.clone(),
+        max_msg_size: options.max_msg_size,
+    }
+}
+
+impl Reactor {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self
+                .ctx
+                .timers
+                .peek()
+                .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                log::error!("reactor poll failed: {e}");
+                return;
+            }
+            for event in events.iter() {
+                if event.token() != WAKER {
+                    self.on_event(event);
+                }
+            }
+            self.run_commands();
+            self.run_timers();
+            if self.shutdown && self.entries.is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn run_commands(&mut self) {
+        loop {
+            let commands = std::mem::take(
+                &mut *self
+                    .ctx
+                    .shared
+                    .commands
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
+            if commands.is_empty() {
+                return;
+            }
+            for command in commands {
+                self.run_command(command);
+            }
+        }
+    }
+
+    fn run_command(&mut self, command: Command) {
+        match command {
+            Command::Bind {
+                socket_id,
+                socket,
+                listener,
+                endpoint,
+                options,
+            } => {
+                let token = self.entries.insert(Entry::Listener(Listener {
+                    socket_id,
+                    socket,
+                    listener,
+                    endpoint,
+                    options,
+                }));
+                if let Some(Entry::Listener(l)) = self.entries.get_mut(token)
+                    && let Err(e) =
+                        self.poll
+                            .registry()
+                            .register(&mut l.listener, token, Interest::READABLE)
+                {
+                    log::error!("cannot register listener {}: {e}", l.endpoint);
+                }
+            }
+            Command::Connect {
+                socket_id,
+                socket,
+                endpoint,
+                pipe,
+                options,
+            } => {
+                let pipe_id = pipe.id();
+                let token = self.entries.insert(Entry::Session(Session {
+                    socket_id,
+                    socket,
+                    options,
+                    pipe: Some(pipe),
+                    origin: Origin::Connect {
+                        endpoint,
+                        failures: 0,
+                        was_ready: false,
+                    },
+                    engine: None,
+                    lingering: false,
+                }));
+                self.ctx.pipes.insert(pipe_id, token);
+                self.start_connect(token);
+            }
+            Command::Unbind {
+                socket_id,
+                endpoint,
+            } => {
+                let listeners = self.entries.tokens_where(|e| {
+                    matches!(e, Entry::Listener(l) if l.socket_id == socket_id && l.endpoint == endpoint)
+                });
+                for listener in listeners {
+                    self.remove_entry(listener);
+                    let accepted = self.entries.tokens_where(|e| {
+                        matches!(e, Entry::Session(Session { origin: Origin::Accepted { listener: l }, .. }) if *l == listener)
+                    });
+                    for token in accepted {
+                        self.remove_entry(token);
+                    }
+                }
+            }
+            Command::Disconnect { pipe } => {
+                if let Some(token) = self.ctx.pipes.get(&pipe).copied() {
+                    self.remove_entry(token);
+                }
+            }
+            Command::Activate(pipe) => {
+                if let Some(token) = self.ctx.pipes.get(&pipe).copied() {
+                    self.drive(token, true, true);
+                }
+            }
+            Command::Close { socket_id, linger } => self.close_socket(socket_id, linger),
+            Command::Shutdown => self.shutdown = true,
+        }
+    }
+
+    fn close_socket(&mut self, socket_id: SocketId, linger: Option<Duration>) {
+        let tokens = self.entries.tokens_where(|e| match e {
+            Entry::Listener(l) => l.socket_id == socket_id,
+            Entry::Session(s) => s.socket_id == socket_id,
+        });
+        let mut lingering = false;
+        for token in tokens {
+            match self.entries.get_mut(token) {
+                Some(Entry::Session(s)) if linger != Some(Duration::ZERO) => {
+                    s.lingering = true;
+                    if s.linger_done() {
+                        self.remove_entry(token);
+                    } else {
+                        lingering = true;
+                    }
+                }
+                _ => self.remove_entry(token),
+            }
+        }
+        if let (true, Some(linger)) = (lingering, linger) {
+            self.ctx.timers.push(Reverse((
+                Instant::now() + linger,
+                TimerKind::LingerExpired(socket_id),
+            )));
+        }
+    }
+
+    fn run_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((at, _))) = self.ctx.timers.peek() {
+            if *at > now {
+                return;
+            }
+            let Some(Reverse((_, kind))) = self.ctx.timers.pop() else {
+                return;
+            };
+            match kind {
+                TimerKind::Reconnect(token) => {
+                    let token = Token(token);
+                    if let Some(Entry::Session(s)) = self.entries.get_mut(token)
+                        && s.engine.is_none()
+                    {
+                        self.start_connect(token);
+                    }
+                }
+                TimerKind::LingerExpired(socket_id) => {
+                    let tokens = self.entries.tokens_where(
+                        |e| matches!(e, Entry::Session(s) if s.socket_id == socket_id),
+                    );
+                    for token in tokens {
+                        self.remove_entry(token);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes a listener or session, closing its pipe and telling its socket.
+    fn remove_entry(&mut self, token: Token) {
+        let registry = self.poll.registry();
+        match self.entries.remove(token) {
+            Some(Entry::Listener(mut l)) => {
+                if let Err(e) = registry.deregister(&mut l.listener) {
+                    log::debug!("deregister listener: {e}");
+                }
+            }
+            Some(Entry::Session(mut s)) => {
+                if let Some(engine) = s.engine.as_mut() {
+                    let _ = registry.deregister(engine.stream());
+                }
+                if let Some(pipe) = s.pipe.take() {
+                    self.ctx.pipes.remove(&pipe.id());
+                    pipe.close();
+                    if !s.lingering {
+                        s.socket.post(SocketEvent::Detach(pipe.id()));
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn on_event(&mut self, event: &mio::event::Event) {
+        let token = event.token();
+        match self.entries.get_mut(token) {
+            Some(Entry::Listener(_)) => self.accept(token),
+            Some(Entry::Session(_)) => {
+                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                let writable = event.is_writable() || event.is_error();
+                self.drive(token, readable, writable);
+            }
+            None => {}
+        }
+    }
+
+    fn accept(&mut self, token: Token) {
+        loop {
+            let Some(Entry::Listener(l)) = self.entries.get_mut(token) else {
+                return;
+            };
+            let (stream, peer) = match l.listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::warn!("accept on {} failed: {e}", l.endpoint);
+                    return;
+                }
+            };
+            if let Err(e) = tcp::configure(&stream, &l.options) {
+                log::warn!("cannot set options on connection from {peer}: {e}");
+            }
+            log::debug!("{} accepted {peer}", l.endpoint);
+            let config = connection_config(&l.options, l.socket.kind());
+            let session = Session {
+                socket_id: l.socket_id,
+                socket: l.socket.clone(),
+                options: l.options.clone(),
+                pipe: None,
+                origin: Origin::Accepted { listener: token },
+                engine: Some(Engine::new(stream, config, false)),
+                lingering: false,
+            };
+            let session_token = self.entries.insert(Entry::Session(session));
+            if self.register_session(session_token) {
+                self.drive(session_token, true, true);
+            }
+        }
+    }
+
+    fn register_session(&mut self, token: Token) -> bool {
+        let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
+            return false;
+        };
+        let Some(engine) = s.engine.as_mut() else {
+            return false;
+        };
+        match self.poll.registry().register(
+            engine.stream(),
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            Ok(()) => true,
+            Err(e) => {
+                log::warn!("cannot register connection: {e}");
+                self.disconnected(token, CloseReason::Io(e));
+                false
+            }
+        }
+    }
+
+    fn start_connect(&mut self, token: Token) {
+        let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
+            return;
+        };
+        let Origin::Connect { endpoint, .. } = &s.origin else {
+            return;
+        };
+        let attempt = endpoint
+            .resolve(s.options.ipv6)
+            .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))
+            .and_then(|addrs| {
+                let addr = addrs
+                    .first()
+                    .copied()
+                    .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+                TcpStream::connect(addr)
+            });
+        match attempt {
+            Ok(stream) => {
+                log::debug!("connecting to {endpoint}");
+                let config = connection_config(&s.options, s.socket.kind());
+                s.engine = Some(Engine::new(stream, config, true));
+                self.register_session(token);
+            }
+            Err(e) => {
+                log::debug!("connect to {endpoint} failed: {e}");
+                self.disconnected(token, CloseReason::Io(e));
+            }
+        }
+    }
+
+    /// Reads and writes a session's connection as far as it goes now.
+    fn drive(&mut self, token: Token, readable: bool, writable: bool) {
+        let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
+            return;
+        };
+        let next = drive_session(s, &mut self.ctx, token, readable, writable);
+        match next {
+            Next::Keep => {}
+            Next::Disconnected(reason) => self.disconnected(token, reason),
+            Next::Remove => self.remove_entry(token),
+        }
+    }
+
+    /// The connection of a session ended: an accepted session goes; a connect
+    /// session waits and reconnects.
+    fn disconnected(&mut self, token: Token, reason: CloseReason) {
+        let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
+            return;
+        };
+        match &reason {
+            CloseReason::Protocol(e) => log::warn!("dropping peer: {e}"),
+            CloseReason::Io(e) => log::debug!("connection ended: {e}"),
+            CloseReason::PeerClosed => log::debug!("peer closed the connection"),
+        }
+        if let Some(mut engine) = s.engine.take() {
+            let _ = self.poll.registry().deregister(engine.stream());
+        }
+        let done = s.linger_done();
+        let delay = match &mut s.origin {
+            Origin::Connect { failures, .. } if !done => {
+                let delay = s.options.reconnect_delay(*failures);
+                *failures = failures.saturating_add(1);
+                delay
+            }
+            _ => None,
+        };
+        match delay {
+            Some(delay) => self.ctx.timers.push(Reverse((
+                Instant::now() + delay,
+                TimerKind::Reconnect(token.0),
+            ))),
+            None => self.remove_entry(token),
+        }
+    }
+}
+
+fn drive_session(s: &mut Session, ctx: &mut Ctx, token: Token, readable: bool, writable: bool) -> Next {
+    let Some(engine) = s.engine.as_mut() else {
+        return Next::Keep;
+    };
+    if engine.is_connecting() {
+        match engine.finish_connect() {
+            Ok(true) => {
+                if let Err(e) = tcp::configure(engine.stream(), &s.options) {
+                    log::warn!("cannot set connection options: {e}");
+                }
+            }
+            Ok(false) => return Next::Keep,
+            Err(e) => return Next::Disconnected(CloseReason::Io(e)),
+        }
+    }
+    if readable || (engine.is_paused() && s.pipe.as_ref().is_some_and(|p| p.inb().has_room())) {
+        loop {
+            let Some(engine) = s.engine.as_mut() else {
+                return Next::Keep;
+            };
+            match engine.read(s.pipe.as_ref()) {
+                ReadStatus::Idle => break,
+                ReadStatus::Ready(info) => {
+                    if let Some(next) = on_ready(s, ctx, token, info) {
+                        return next;
+                    }
+                }
+                ReadStatus::Closed(reason) => {
+                    // Flush what the protocol queued (an ERROR command) on a best-effort basis.
+                    let _ = engine.flush(None, &mut ctx.batch);
+                    return Next::Disconnected(reason);
+                }
+            }
+        }
+    }
+    let _ = writable; // Writes are attempted whenever there may be output; the kernel says WouldBlock if not.
+    let Some(engine) = s.engine.as_mut() else {
+        return Next::Keep;
+    };
+    if let Err(reason) = engine.flush(s.pipe.as_ref(), &mut ctx.batch) {
+        return Next::Disconnected(reason);
+    }
+    if s.linger_done() {
+        return Next::Remove;
+    }
+    Next::Keep
+}
+
+/// The handshake completed: give the session its pipe (accepted) or tell the
+/// socket it reconnected (connect).
+fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Option<Next> {
+    log::debug!("handshake done with a {} peer", info.socket_kind);
+    match &mut s.origin {
+        Origin::Accepted { .. } => {
+            if s.lingering {
+                return Some(Next::Remove);
+            }
+            let pipe = Pipe::new(
+                s.options.sndhwm,
+                s.options.rcvhwm,
+                s.socket.clone(),
+                ctx.shared.clone(),
+            );
+            ctx.pipes.insert(pipe.id(), token);
+            s.socket.post(SocketEvent::Attach(pipe.clone()));
+            s.pipe = Some(pipe);
+        }
+        Origin::Connect {
+            failures,
+            was_ready,
+            ..
+        } => {
+            *failures = 0;
+            if std::mem::replace(was_ready, true)
+                && let Some(pipe) = &s.pipe
+            {
+                s.socket.post(SocketEvent::Reconnected(pipe.clone()));
+            }
+        }
+    }
+    None
+}

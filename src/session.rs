@@ -1,0 +1,54 @@
+//! A session is one peer slot of a socket: for a connect, it lives as long as
+//! the endpoint and keeps its pipe across reconnects (messages wait there for
+//! the next connection); for an accepted connection, it lives as long as the
+//! connection, and its pipe is made when the handshake completes.
+
+use std::sync::Arc;
+
+use crate::endpoint::Endpoint;
+use crate::engine::Engine;
+use crate::options::Options;
+use crate::pipe::Pipe;
+use crate::socket::{SocketId, SocketShared};
+
+/// Where a session came from.
+#[derive(Debug)]
+pub(crate) enum Origin {
+    /// `connect()`: reconnects until disconnected.
+    Connect {
+        endpoint: Endpoint,
+        /// Failed attempts since the last handshake, for the backoff.
+        failures: u32,
+        /// A handshake has completed on this session before (so a new one is a reconnect).
+        was_ready: bool,
+    },
+    /// Accepted by the listener with this token.
+    Accepted { listener: mio::Token },
+}
+
+/// One peer slot.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub socket_id: SocketId,
+    pub socket: Arc<SocketShared>,
+    pub options: Arc<Options>,
+    pub pipe: Option<Arc<Pipe>>,
+    pub origin: Origin,
+    /// The live connection; `None` while waiting to reconnect.
+    pub engine: Option<Engine>,
+    /// The socket was closed: deliver what is queued, then go.
+    pub lingering: bool,
+}
+
+impl Session {
+    /// Whether messages still wait to go out (in the pipe or encoded).
+    pub(crate) fn has_pending_output(&self) -> bool {
+        self.pipe.as_ref().is_some_and(|p| p.out().len() > 0)
+            || self.engine.as_ref().is_some_and(Engine::has_pending_output)
+    }
+
+    /// A lingering session with nothing left to deliver is done.
+    pub(crate) fn linger_done(&self) -> bool {
+        self.lingering && !self.has_pending_output()
+    }
+}

@@ -1,0 +1,576 @@
+//! The public socket: [`Socket<T>`] typed by its socket type, so a PULL has no
+//! `send` and a PUSH no `recv` at compile time. The socket core does the
+//! waiting, timeouts and hand-off to the reactor for every type; the type's
+//! routing policy decides where messages go.
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::context::Context;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use crate::msg::Msg;
+use crate::options::Options;
+use crate::pipe::{Pipe, PipeId};
+use crate::reactor::{Command, ReactorShared};
+use crate::socket_types::{Routing, SocketKind};
+use crate::transport::tcp;
+
+/// Identifies a socket within its process.
+pub(crate) type SocketId = u64;
+
+/// What the reactor tells a socket about its pipes.
+#[derive(Debug)]
+pub(crate) enum SocketEvent {
+    /// A new peer completed its handshake.
+    Attach(Arc<Pipe>),
+    /// A peer is gone.
+    Detach(PipeId),
+    /// A connecting pipe has a new connection after losing one.
+    Reconnected(Arc<Pipe>),
+}
+
+#[derive(Debug, Default)]
+struct Mailbox {
+    events: Vec<SocketEvent>,
+    /// Bumped on every notification, so a waiter can tell whether anything
+    /// happened since it last looked.
+    seq: u64,
+    waiting: bool,
+}
+
+/// The part of a socket the reactor holds: a mailbox and a condition
+/// variable the application thread sleeps on.
+#[derive(Debug)]
+pub(crate) struct SocketShared {
+    kind: SocketKind,
+    mailbox: Mutex<Mailbox>,
+    wakeup: Condvar,
+}
+
+impl SocketShared {
+    fn lock(&self) -> MutexGuard<'_, Mailbox> {
+        // Every update under this lock is a single push or increment.
+        self.mailbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The socket's type.
+    pub(crate) fn kind(&self) -> SocketKind {
+        self.kind
+    }
+
+    /// Something changed on a pipe: wake the socket if it waits.
+    pub(crate) fn notify(&self) {
+        let mut mailbox = self.lock();
+        mailbox.seq = mailbox.seq.wrapping_add(1);
+        if mailbox.waiting {
+            self.wakeup.notify_one();
+        }
+    }
+
+    /// Delivers an event and wakes the socket.
+    pub(crate) fn post(&self, event: SocketEvent) {
+        let mut mailbox = self.lock();
+        mailbox.events.push(event);
+        mailbox.seq = mailbox.seq.wrapping_add(1);
+        if mailbox.waiting {
+            self.wakeup.notify_one();
+        }
+    }
+
+    fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    fn take_events(&self) -> Vec<SocketEvent> {
+        std::mem::take(&mut self.lock().events)
+    }
+
+    /// Sleeps until a notification after `seen`, or the deadline.
+    fn wait(&self, seen: u64, deadline: Option<Instant>) {
+        let mut mailbox = self.lock();
+        while mailbox.seq == seen {
+            mailbox.waiting = true;
+            mailbox = match deadline {
+                None => self.wakeup.wait(mailbox).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    self.wakeup
+                        .wait_timeout(mailbox, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+        mailbox.waiting = false;
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A socket type: one of the marker types [`Push`], [`Pull`], [`Pub`],
+/// [`Sub`], [`Req`], [`Rep`].
+pub trait SocketType: sealed::Sealed + 'static {
+    /// The ZMTP socket type.
+    const KIND: SocketKind;
+}
+
+/// Socket types that send.
+pub trait SendSocketType: SocketType {}
+
+/// Socket types that receive.
+pub trait RecvSocketType: SocketType {}
+
+macro_rules! socket_type {
+    ($(#[$doc:meta])* $name:ident, $kind:ident $(, $cap:ident)*) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub enum $name {}
+        impl sealed::Sealed for $name {}
+        impl SocketType for $name {
+            const KIND: SocketKind = SocketKind::$kind;
+        }
+        $(impl $cap for $name {})*
+    };
+}
+
+socket_type!(
+    /// PUSH: sends round-robin to its peers, blocking when all are full.
+    Push, Push, SendSocketType
+);
+socket_type!(
+    /// PULL: receives fair-queued from its peers.
+    Pull, Pull, RecvSocketType
+);
+socket_type!(
+    /// PUB: sends to every subscribed peer; drops for a peer at its high
+    /// water mark; never blocks.
+    Pub, Pub, SendSocketType
+);
+socket_type!(
+    /// SUB: receives the messages matching its subscriptions.
+    Sub, Sub, RecvSocketType
+);
+socket_type!(
+    /// REQ: sends a request, then receives its reply, in strict turns.
+    Req, Req, SendSocketType, RecvSocketType
+);
+socket_type!(
+    /// REP: receives a request, then sends its reply, in strict turns.
+    Rep, Rep, SendSocketType, RecvSocketType
+);
+
+/// How long an operation may wait.
+#[derive(Clone, Copy, Debug)]
+enum Wait {
+    Never,
+    Until(Instant),
+    Forever,
+}
+
+impl Wait {
+    fn from_timeout(timeout: Option<Duration>) -> Wait {
+        match timeout {
+            None => Wait::Forever,
+            Some(d) if d.is_zero() => Wait::Never,
+            Some(d) => Instant::now().checked_add(d).map_or(Wait::Forever, Wait::Until),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bound {
+    /// As the user wrote it.
+    given: String,
+    /// As resolved (`tcp://127.0.0.1:5555`), the listener's key.
+    resolved: String,
+}
+
+/// A socket of type `T` (see [`Push`], [`Pull`], [`Pub`], [`Sub`], [`Req`],
+/// [`Rep`]). It can be moved to another thread but not shared between
+/// threads, like a libzmq socket. Dropping it closes it: queued messages
+/// are still delivered for up to the linger time.
+///
+/// ```
+/// use zmio::{Context, Push, Pull};
+/// # fn main() -> zmio::Result<()> {
+/// let ctx = Context::new()?;
+/// let mut pull = ctx.socket::<Pull>()?;
+/// let endpoint = pull.bind("tcp://127.0.0.1:*")?;
+/// let mut push = ctx.socket::<Push>()?;
+/// push.connect(&endpoint.to_string())?;
+/// push.send("hello")?;
+/// assert_eq!(&pull.recv()?.frame(0).unwrap()[..], b"hello");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Socket<T: SocketType> {
+    id: SocketId,
+    shared: Arc<SocketShared>,
+    reactor: Arc<ReactorShared>,
+    routing: Box<dyn Routing>,
+    options: Options,
+    binds: Vec<Bound>,
+    connects: Vec<(String, PipeId)>,
+    last_endpoint: Option<String>,
+    /// Keeps the context (and so the reactor) alive while the socket lives.
+    _context: Context,
+    /// `Send` but not `Sync`; `fn() -> T` so `T` need not be anything.
+    _type: PhantomData<(fn() -> T, Cell<()>)>,
+}
+
+impl<T: SocketType> Socket<T> {
+    pub(crate) fn new(context: Context, id: SocketId, reactor: Arc<ReactorShared>) -> Result<Socket<T>> {
+        let routing = crate::socket_types::routing_for(T::KIND)
+            .ok_or(Error::InvalidState("this socket type is not built yet"))?;
+        Ok(Socket {
+            id,
+            shared: Arc::new(SocketShared {
+                kind: T::KIND,
+                mailbox: Mutex::new(Mailbox::default()),
+                wakeup: Condvar::new(),
+            }),
+            reactor,
+            routing,
+            options: Options::default(),
+            binds: Vec::new(),
+            connects: Vec::new(),
+            last_endpoint: None,
+            _context: context,
+            _type: PhantomData,
+        })
+    }
+
+    /// The socket's type.
+    pub fn kind(&self) -> SocketKind {
+        T::KIND
+    }
+
+    /// Listens on `endpoint` (`tcp://HOST:PORT`; HOST may be `*`, an IPv4
+    /// address, `[IPv6]` or a name; PORT may be `*` or `0` for an ephemeral
+    /// port). Returns the endpoint actually bound, e.g. `tcp://127.0.0.1:41234`.
+    pub fn bind(&mut self, endpoint: &str) -> Result<Endpoint> {
+        let parsed: Endpoint = endpoint.parse()?;
+        let addr = parsed.bind_addr(self.options.ipv6)?;
+        let listener = tcp::listen(addr).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_owned()),
+            std::io::ErrorKind::AddrNotAvailable => Error::AddrNotAvailable(endpoint.to_owned()),
+            _ => Error::Io(e),
+        })?;
+        let bound = Endpoint::from_socket_addr(listener.local_addr()?);
+        let resolved = bound.to_string();
+        self.reactor.send(Command::Bind {
+            socket_id: self.id,
+            socket: self.shared.clone(),
+            listener,
+            endpoint: resolved.clone(),
+            options: Arc::new(self.options.clone()),
+        });
+        self.binds.push(Bound {
+            given: endpoint.to_owned(),
+            resolved: resolved.clone(),
+        });
+        self.last_endpoint = Some(resolved);
+        Ok(bound)
+    }
+
+    /// Connects to `endpoint`, now or whenever the peer appears, and again
+    /// after every disconnection. Messages sent meanwhile wait in this
+    /// connection's queue (up to the send high water mark).
+    pub fn connect(&mut self, endpoint: &str) -> Result<()> {
+        let parsed: Endpoint = endpoint.parse()?;
+        parsed.check_connectable()?;
+        let pipe = Pipe::new(
+            self.options.sndhwm,
+            self.options.rcvhwm,
+            self.shared.clone(),
+            self.reactor.clone(),
+        );
+        self.routing.attach(pipe.clone());
+        self.connects.push((endpoint.to_owned(), pipe.id()));
+        self.reactor.send(Command::Connect {
+            socket_id: self.id,
+            socket: self.shared.clone(),
+            endpoint: parsed,
+            pipe,
+            options: Arc::new(self.options.clone()),
+        });
+        self.last_endpoint = Some(endpoint.to_owned());
+        Ok(())
+    }
+
+    /// Stops listening on an endpoint given to [`bind`](Self::bind) (as
+    /// written there, or as it returned) and closes the connections it accepted.
+    pub fn unbind(&mut self, endpoint: &str) -> Result<()> {
+        let i = self
+            .binds
+            .iter()
+            .position(|b| b.given == endpoint || b.resolved == endpoint)
+            .ok_or_else(|| Error::EndpointNotFound(endpoint.to_owned()))?;
+        let bound = self.binds.remove(i);
+        self.reactor.send(Command::Unbind {
+            socket_id: self.id,
+            endpoint: bound.resolved,
+        });
+        Ok(())
+    }
+
+    /// Drops a connection made with [`connect`](Self::connect); messages
+    /// still queued for it are discarded.
+    pub fn disconnect(&mut self, endpoint: &str) -> Result<()> {
+        let i = self
+            .connects
+            .iter()
+            .position(|(given, _)| given == endpoint)
+            .ok_or_else(|| Error::EndpointNotFound(endpoint.to_owned()))?;
+        let (_, pipe) = self.connects.remove(i);
+        self.routing.detach(pipe);
+        self.reactor.send(Command::Disconnect { pipe });
+        Ok(())
+    }
+
+    /// The endpoint of the last bind (resolved) or connect (ZMQ_LAST_ENDPOINT).
+    pub fn last_endpoint(&self) -> Option<&str> {
+        self.last_endpoint.as_deref()
+    }
+
+    fn process_events(&mut self) {
+        for event in self.shared.take_events() {
+            match event {
+                SocketEvent::Attach(pipe) => self.routing.attach(pipe),
+                SocketEvent::Detach(id) => self.routing.detach(id),
+                SocketEvent::Reconnected(pipe) => self.routing.reconnected(&pipe),
+            }
+        }
+    }
+
+    /// Sleeps until something changes after `seq`, or fails as `wait` says.
+    fn block(&self, seq: u64, wait: Wait) -> Result<()> {
+        match wait {
+            Wait::Never => Err(Error::WouldBlock),
+            Wait::Until(deadline) if Instant::now() >= deadline => Err(Error::TimedOut),
+            Wait::Until(deadline) => {
+                self.shared.wait(seq, Some(deadline));
+                Ok(())
+            }
+            Wait::Forever => {
+                self.shared.wait(seq, None);
+                Ok(())
+            }
+        }
+    }
+
+    fn send_waiting(&mut self, mut msg: Msg, wait: Wait) -> Result<()> {
+        loop {
+            let seq = self.shared.seq();
+            self.process_events();
+            match self.routing.send(msg)? {
+                None => return Ok(()),
+                Some(back) => msg = back,
+            }
+            self.block(seq, wait)?;
+        }
+    }
+
+    fn recv_waiting(&mut self, wait: Wait) -> Result<Msg> {
+        loop {
+            let seq = self.shared.seq();
+            self.process_events();
+            if let Some(msg) = self.routing.recv()? {
+                return Ok(msg);
+            }
+            self.block(seq, wait)?;
+        }
+    }
+}
+
+impl<T: SendSocketType> Socket<T> {
+    /// Sends a message (all its frames or none), waiting up to the send
+    /// timeout (forever by default) for a peer with room.
+    /// Fails with [`Error::TimedOut`] when the timeout expires and
+    /// [`Error::WouldBlock`] when the timeout is zero and no peer has room.
+    pub fn send(&mut self, msg: impl Into<Msg>) -> Result<()> {
+        let wait = Wait::from_timeout(self.options.sndtimeo);
+        self.send_waiting(msg.into(), wait)
+    }
+
+    /// Sends without waiting: [`Error::WouldBlock`] if no peer can take it now.
+    pub fn try_send(&mut self, msg: impl Into<Msg>) -> Result<()> {
+        self.send_waiting(msg.into(), Wait::Never)
+    }
+}
+
+impl<T: RecvSocketType> Socket<T> {
+    /// Receives the next message, waiting up to the receive timeout (forever
+    /// by default). Fails with [`Error::TimedOut`] when it expires.
+    pub fn recv(&mut self) -> Result<Msg> {
+        let wait = Wait::from_timeout(self.options.rcvtimeo);
+        self.recv_waiting(wait)
+    }
+
+    /// Receives without waiting: [`Error::WouldBlock`] if nothing is there.
+    pub fn try_recv(&mut self) -> Result<Msg> {
+        self.recv_waiting(Wait::Never)
+    }
+}
+
+impl Socket<Sub> {
+    /// Receives messages whose first frame starts with `prefix` (the empty
+    /// prefix matches everything). Subscribing twice needs two unsubscribes.
+    pub fn subscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
+        self.process_events();
+        self.routing.subscribe(prefix.as_ref(), true)
+    }
+
+    /// Drops one subscription to `prefix`.
+    pub fn unsubscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
+        self.process_events();
+        self.routing.subscribe(prefix.as_ref(), false)
+    }
+}
+
+fn invalid(option: &'static str, reason: &str) -> Error {
+    Error::InvalidOption {
+        option,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Options. Each applies to connections made by later `bind`/`connect`
+/// calls, except the timeouts and linger, which apply at once.
+impl<T: SocketType> Socket<T> {
+    /// ZMQ_SNDHWM: messages queued per peer for sending (default 1000, 0 = no limit).
+    pub fn set_sndhwm(&mut self, messages: usize) -> Result<()> {
+        self.options.sndhwm = messages;
+        Ok(())
+    }
+
+    /// The send high water mark.
+    pub fn sndhwm(&self) -> usize {
+        self.options.sndhwm
+    }
+
+    /// ZMQ_RCVHWM: messages queued per peer on receipt (default 1000, 0 = no limit).
+    pub fn set_rcvhwm(&mut self, messages: usize) -> Result<()> {
+        self.options.rcvhwm = messages;
+        Ok(())
+    }
+
+    /// The receive high water mark.
+    pub fn rcvhwm(&self) -> usize {
+        self.options.rcvhwm
+    }
+
+    /// ZMQ_LINGER: after close, how long queued messages may still be
+    /// delivered. `None` (the default, as libzmq's -1) waits until they are;
+    /// `Some(Duration::ZERO)` discards them at once. The context waits for
+    /// lingering sockets when it is dropped.
+    pub fn set_linger(&mut self, linger: Option<Duration>) -> Result<()> {
+        self.options.linger = linger;
+        Ok(())
+    }
+
+    /// The linger time.
+    pub fn linger(&self) -> Option<Duration> {
+        self.options.linger
+    }
+
+    /// ZMQ_RECONNECT_IVL: the wait before reconnecting (default 100 ms);
+    /// `None` never reconnects. Must not be zero.
+    pub fn set_reconnect_ivl(&mut self, interval: Option<Duration>) -> Result<()> {
+        if interval == Some(Duration::ZERO) {
+            return Err(invalid("ZMQ_RECONNECT_IVL", "must be positive (or None to disable reconnecting)"));
+        }
+        self.options.reconnect_ivl = interval;
+        Ok(())
+    }
+
+    /// ZMQ_RECONNECT_IVL_MAX: the reconnect wait doubles after each failed
+    /// attempt up to this; zero (the default) keeps it fixed.
+    pub fn set_reconnect_ivl_max(&mut self, max: Duration) -> Result<()> {
+        self.options.reconnect_ivl_max = max;
+        Ok(())
+    }
+
+    /// ZMQ_SNDTIMEO: how long `send` waits; `None` (default) forever,
+    /// zero not at all.
+    pub fn set_sndtimeo(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.options.sndtimeo = timeout;
+        Ok(())
+    }
+
+    /// ZMQ_RCVTIMEO: how long `recv` waits; `None` (default) forever, zero not at all.
+    pub fn set_rcvtimeo(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.options.rcvtimeo = timeout;
+        Ok(())
+    }
+
+    /// ZMQ_ROUTING_ID (ZMQ_IDENTITY): 1 to 255 bytes, not starting with a
+    /// zero byte (those are reserved), sent to peers in the handshake.
+    pub fn set_routing_id(&mut self, id: impl AsRef<[u8]>) -> Result<()> {
+        let id = id.as_ref();
+        if id.is_empty() || id.len() > 255 {
+            return Err(invalid("ZMQ_ROUTING_ID", "must be 1 to 255 bytes"));
+        }
+        if id[0] == 0 {
+            return Err(invalid("ZMQ_ROUTING_ID", "must not start with a zero byte (reserved)"));
+        }
+        self.options.routing_id = Bytes::copy_from_slice(id);
+        Ok(())
+    }
+
+    /// The routing id (empty if none was set).
+    pub fn routing_id(&self) -> &[u8] {
+        &self.options.routing_id
+    }
+
+    /// ZMQ_TCP_KEEPALIVE: `Some(true)`/`Some(false)` turns TCP keepalive on
+    /// or off; `None` (default) leaves the OS default.
+    pub fn set_tcp_keepalive(&mut self, keepalive: Option<bool>) -> Result<()> {
+        self.options.tcp_keepalive = keepalive;
+        Ok(())
+    }
+
+    /// ZMQ_TCP_KEEPALIVE_IDLE: idle time before keepalive probes (whole
+    /// seconds, at least 1), when keepalive is on.
+    pub fn set_tcp_keepalive_idle(&mut self, idle: Duration) -> Result<()> {
+        if idle.as_secs() == 0 || idle.subsec_nanos() != 0 {
+            return Err(invalid("ZMQ_TCP_KEEPALIVE_IDLE", "must be a whole number of seconds, at least 1"));
+        }
+        self.options.tcp_keepalive_idle = Some(idle);
+        Ok(())
+    }
+
+    /// ZMQ_IPV6: `*` binds dual-stack and host names resolve to IPv6 too
+    /// (default false). IPv6 literals work either way.
+    pub fn set_ipv6(&mut self, ipv6: bool) -> Result<()> {
+        self.options.ipv6 = ipv6;
+        Ok(())
+    }
+
+    /// ZMQ_MAXMSGSIZE: the largest message (all frames) accepted from a
+    /// peer; a peer that sends more is disconnected. `None` (default) is no limit.
+    pub fn set_max_msg_size(&mut self, bytes: Option<u64>) -> Result<()> {
+        self.options.max_msg_size = bytes;
+        Ok(())
+    }
+}
+
+impl<T: SocketType> Drop for Socket<T> {
+    fn drop(&mut self) {
+        self.reactor.send(Command::Close {
+            socket_id: self.id,
+            linger: self.options.linger,
+        });
+    }
+}

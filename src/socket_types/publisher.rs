@@ -1,0 +1,35 @@
+//! PUB: fans each message out to the peers subscribed to a prefix of it;
+//! drops for a peer at its high water mark; never blocks (RFC 29).
+
+use std::sync::Arc;
+
+use super::Routing;
+use crate::error::Result;
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+use crate::strategy::distributor::Distributor;
+
+#[derive(Debug, Default)]
+pub(crate) struct Pub {
+    dist: Distributor,
+}
+
+impl Routing for Pub {
+    fn attach(&mut self, pipe: Arc<Pipe>) {
+        self.dist.attach(pipe);
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        self.dist.detach(id);
+    }
+
+    fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
+        self.dist.read_subscriptions();
+        self.dist.send(msg);
+        Ok(None)
+    }
+
+    fn recv(&mut self) -> Result<Option<Msg>> {
+        Err(crate::Error::InvalidState("PUB sockets cannot receive"))
+    }
+}

@@ -1,0 +1,28 @@
+//! PULL: fair-queues messages from its peers (RFC 30).
+
+use std::sync::Arc;
+
+use super::Routing;
+use crate::error::Result;
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+use crate::strategy::fair_queue::FairQueue;
+
+#[derive(Debug, Default)]
+pub(crate) struct Pull {
+    fq: FairQueue,
+}
+
+impl Routing for Pull {
+    fn attach(&mut self, pipe: Arc<Pipe>) {
+        self.fq.attach(pipe);
+    }
+
+    fn detach(&mut self, _id: PipeId) {
+        // The fair queue drops a closed pipe once its last message is read.
+    }
+
+    fn recv(&mut self) -> Result<Option<Msg>> {
+        Ok(self.fq.recv().map(|(_, msg)| msg))
+    }
+}

@@ -1,0 +1,28 @@
+//! PUSH: load-balances messages over its peers (RFC 30).
+
+use std::sync::Arc;
+
+use super::Routing;
+use crate::error::Result;
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+use crate::strategy::load_balance::LoadBalancer;
+
+#[derive(Debug, Default)]
+pub(crate) struct Push {
+    lb: LoadBalancer,
+}
+
+impl Routing for Push {
+    fn attach(&mut self, pipe: Arc<Pipe>) {
+        self.lb.attach(pipe);
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        self.lb.detach(id);
+    }
+
+    fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
+        Ok(self.lb.send(msg).err())
+    }
+}

@@ -1,0 +1,80 @@
+//! SUB: fair-queues messages that match its subscriptions and tells every
+//! peer what it subscribes to, again after each reconnect (RFC 29).
+
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::Routing;
+use crate::error::Result;
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+use crate::strategy::fair_queue::FairQueue;
+use crate::strategy::sub_trie::SubTrie;
+
+#[derive(Debug, Default)]
+pub(crate) struct Sub {
+    fq: FairQueue,
+    /// The socket's own subscriptions, counted (libzmq: subscribing twice
+    /// needs two unsubscribes). Also filters input, in case a publisher does not.
+    subscriptions: SubTrie,
+}
+
+/// The wire form of a subscription message: `0x01|0x00 + prefix`.
+fn subscription(prefix: &[u8], on: bool) -> Msg {
+    let mut frame = BytesMut::with_capacity(1 + prefix.len());
+    frame.put_u8(u8::from(on));
+    frame.put_slice(prefix);
+    Msg::from(frame.freeze())
+}
+
+impl Sub {
+    fn send_all_subscriptions(&self, pipe: &Pipe) {
+        for prefix in self.subscriptions.prefixes() {
+            pipe.push(pipe.out(), subscription(&prefix, true));
+        }
+    }
+}
+
+impl Routing for Sub {
+    fn attach(&mut self, pipe: Arc<Pipe>) {
+        self.send_all_subscriptions(&pipe);
+        self.fq.attach(pipe);
+    }
+
+    fn detach(&mut self, _id: PipeId) {
+        // The fair queue drops a closed pipe once its last message is read.
+    }
+
+    fn reconnected(&mut self, pipe: &Arc<Pipe>) {
+        // Whatever was queued went to the old connection or nowhere; the new
+        // peer needs the whole current set.
+        pipe.clear(pipe.out());
+        self.send_all_subscriptions(pipe);
+    }
+
+    fn recv(&mut self) -> Result<Option<Msg>> {
+        while let Some((_, msg)) = self.fq.recv() {
+            let topic = msg.frame(0).map(Bytes::as_ref).unwrap_or_default();
+            if self.subscriptions.matches(topic) {
+                return Ok(Some(msg));
+            }
+        }
+        Ok(None)
+    }
+
+    fn subscribe(&mut self, prefix: &[u8], on: bool) -> Result<()> {
+        let changed = if on {
+            self.subscriptions.add(prefix)
+        } else {
+            self.subscriptions.remove(prefix)
+        };
+        if changed {
+            for pipe in self.fq.pipes() {
+                // Subscriptions are never dropped for the high water mark.
+                pipe.push(pipe.out(), subscription(prefix, on));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! Fan-out to every pipe whose peer subscribed to a prefix of the message
+//! (libzmq's dist plus its per-pipe subscriptions), dropping for peers at
+//! their high water mark.
+
+use std::sync::Arc;
+
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+use crate::strategy::sub_trie::SubTrie;
+
+#[derive(Debug)]
+struct Subscriber {
+    pipe: Arc<Pipe>,
+    subscriptions: SubTrie,
+}
+
+/// The publishing side of pub-sub: the filter runs here, per peer.
+#[derive(Debug, Default)]
+pub(crate) struct Distributor {
+    subscribers: Vec<Subscriber>,
+}
+
+impl Distributor {
+    /// Adds a peer with no subscriptions yet.
+    pub(crate) fn attach(&mut self, pipe: Arc<Pipe>) {
+        self.subscribers.push(Subscriber {
+            pipe,
+            subscriptions: SubTrie::default(),
+        });
+    }
+
+    /// Removes a peer.
+    pub(crate) fn detach(&mut self, id: PipeId) {
+        self.subscribers.retain(|s| s.pipe.id() != id);
+    }
+
+    /// Applies the subscription messages (`0x01|0x00 + prefix`) each peer has
+    /// sent since the last call; other messages from subscribers are ignored.
+    /// A peer's subscriptions are a set, so a repeated subscribe (as after a
+    /// reconnect) is harmless, as in libzmq.
+    pub(crate) fn read_subscriptions(&mut self) {
+        for sub in &mut self.subscribers {
+            while let Some(msg) = sub.pipe.pop(sub.pipe.inb()) {
+                let Some(frame) = msg.single_frame() else {
+                    continue;
+                };
+                match frame.split_first() {
+                    Some((1, prefix)) if !sub.subscriptions.contains(prefix) => {
+                        sub.subscriptions.add(prefix);
+                    }
+                    Some((0, prefix)) => {
+                        sub.subscriptions.remove(prefix);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Queues `msg` for every matching peer that has room; never blocks.
+    pub(crate) fn send(&mut self, msg: Msg) {
+        let topic = msg.frame(0).cloned().unwrap_or_default();
+        let Some(last) = self
+            .subscribers
+            .iter()
+            .rposition(|s| s.subscriptions.matches(&topic))
+        else {
+            return;
+        };
+        for sub in &self.subscribers[..last] {
+            if sub.subscriptions.matches(&topic) {
+                sub.pipe.offer(sub.pipe.out(), msg.clone());
+            }
+        }
+        // The last receiver takes the message itself.
+        let sub = &self.subscribers[last];
+        sub.pipe.offer(sub.pipe.out(), msg);
+    }
+}

@@ -1,0 +1,3 @@
+//! Transports. Only TCP so far; ipc and inproc come with the socket family issue.
+
+pub(crate) mod tcp;

@@ -1,0 +1,596 @@
+//! ZMTP frames: [`FrameDecoder`] slices frames out of received bytes without
+//! copying their bodies; [`Encoder`] queues outgoing frames for a vectored
+//! write, copying small ones into one staging buffer and queueing large bodies
+//! as their own chunks.
+//!
+//! ```text
+//! frame      = flags size body
+//! flags      = %b00000CLM          ; C = COMMAND, L = LONG, M = MORE
+//! size       = OCTET | 8OCTET      ; 8 octets (big-endian) when LONG is set
+//! ```
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::error::ProtocolError;
+
+use super::wire::{
+    FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FLAG_RESERVED, LARGE_BODY_THRESHOLD, LONG_HEADER_LEN,
+    MAX_FRAME_BODY, MAX_FRAMES_PER_MESSAGE, MAX_SHORT_BODY, SHORT_HEADER_LEN,
+};
+
+/// One decoded frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Frame {
+    /// The MORE flag: further frames of this message follow.
+    pub more: bool,
+    /// The COMMAND flag: a command, not message data.
+    pub command: bool,
+    /// The body, sliced out of the input buffer (zero copy).
+    pub body: Bytes,
+}
+
+/// Decodes frames from the front of a receive buffer, enforcing size limits
+/// before waiting for (let alone buffering) a frame's body.
+///
+/// Tracks the size and frame count of the message in progress, so that
+/// `max_msg_size` counts every frame of a multipart message and an
+/// unterminated message cannot grow past [`MAX_FRAMES_PER_MESSAGE`].
+#[derive(Debug)]
+pub(crate) struct FrameDecoder {
+    /// Largest message (all frames) accepted; `None` is unlimited.
+    max_msg_size: Option<u64>,
+    /// Largest command body accepted.
+    max_command_size: u64,
+    /// Body bytes of the data frames of the message in progress.
+    msg_size: u64,
+    /// Data frames of the message in progress.
+    msg_frames: usize,
+}
+
+impl FrameDecoder {
+    /// A decoder for a connection with the given limits.
+    pub(crate) fn new(max_msg_size: Option<u64>, max_command_size: u64) -> FrameDecoder {
+        FrameDecoder {
+            max_msg_size,
+            max_command_size,
+            msg_size: 0,
+            msg_frames: 0,
+        }
+    }
+
+    /// Removes one complete frame from the front of `input`.
+    ///
+    /// `Ok(None)` means "need more bytes": `input` is left untouched. A size
+    /// that breaks a limit is an error as soon as the size field is in, without
+    /// waiting for the body. Never reserves memory by a claimed length.
+    pub(crate) fn decode(&mut self, input: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+        let Some(&flags) = input.first() else {
+            return Ok(None);
+        };
+        // "Bits 7-3 are reserved for future use and MUST be zero."
+        if flags & FLAG_RESERVED != 0 {
+            return Err(ProtocolError::ReservedFlags(flags));
+        }
+        let (header_len, size) = if flags & FLAG_LONG != 0 {
+            let Some(field) = input.get(1..LONG_HEADER_LEN) else {
+                return Ok(None);
+            };
+            let mut be = [0u8; 8];
+            be.copy_from_slice(field);
+            (LONG_HEADER_LEN, u64::from_be_bytes(be))
+        } else {
+            let Some(&size) = input.get(1) else {
+                return Ok(None);
+            };
+            (SHORT_HEADER_LEN, u64::from(size))
+        };
+        let more = flags & FLAG_MORE != 0;
+        let command = flags & FLAG_COMMAND != 0;
+
+        let new_msg_size = if command {
+            // MORE: "This bit SHALL be zero on command frames."
+            if more {
+                return Err(ProtocolError::MalformedCommand(
+                    "command frame with the MORE flag set",
+                ));
+            }
+            if size > self.max_command_size {
+                return Err(ProtocolError::CommandTooLarge {
+                    size,
+                    max: self.max_command_size,
+                });
+            }
+            self.msg_size
+        } else {
+            let total = self.msg_size.saturating_add(size);
+            if let Some(max) = self.max_msg_size
+                && total > max
+            {
+                return Err(ProtocolError::MessageTooLarge { size: total, max });
+            }
+            // "A long frame has a body of 0 to 2^63-1 octets."
+            if size > MAX_FRAME_BODY {
+                return Err(ProtocolError::MessageTooLarge {
+                    size: total,
+                    max: MAX_FRAME_BODY,
+                });
+            }
+            if self.msg_frames >= MAX_FRAMES_PER_MESSAGE {
+                return Err(ProtocolError::TooManyFrames {
+                    max: MAX_FRAMES_PER_MESSAGE,
+                });
+            }
+            total
+        };
+        let Ok(len) = usize::try_from(size) else {
+            return Err(ProtocolError::MessageTooLarge {
+                size: new_msg_size,
+                max: usize::MAX as u64,
+            });
+        };
+        // `len > remaining`, never `pos + len > end` (CVE-2019-6250).
+        let remaining = input.len().saturating_sub(header_len);
+        if len > remaining {
+            return Ok(None);
+        }
+        input.advance(header_len);
+        let body = if len == 0 {
+            Bytes::new()
+        } else {
+            input.split_to(len).freeze()
+        };
+        if !command {
+            if more {
+                self.msg_size = new_msg_size;
+                self.msg_frames += 1;
+            } else {
+                self.msg_size = 0;
+                self.msg_frames = 0;
+            }
+        }
+        Ok(Some(Frame {
+            more,
+            command,
+            body,
+        }))
+    }
+}
+
+/// Initial capacity of the encoder's staging buffer.
+const STAGING_CAPACITY: usize = 8 * 1024;
+
+/// The transmit queue: bytes waiting to be written to the peer, in order.
+///
+/// Small frames (header and body) are copied into one coalescing staging
+/// buffer; a message body of [`LARGE_BODY_THRESHOLD`] bytes or more is queued
+/// as its own [`Bytes`] chunk after its header, without copying. All `chunks`
+/// precede `staging` on the wire. [`Encoder::slices`] exposes the queue as
+/// `IoSlice`s for one vectored write; [`Encoder::advance`] consumes what was
+/// written, partial writes included.
+#[derive(Debug)]
+pub(crate) struct Encoder {
+    /// Frozen chunks, transmitted before `staging`.
+    chunks: VecDeque<Bytes>,
+    /// Coalesced small writes, transmitted after every chunk.
+    staging: BytesMut,
+    /// Total bytes queued (chunks + staging).
+    pending: usize,
+}
+
+impl Default for Encoder {
+    fn default() -> Encoder {
+        Encoder::new()
+    }
+}
+
+impl Encoder {
+    /// An empty queue.
+    pub(crate) fn new() -> Encoder {
+        Encoder {
+            chunks: VecDeque::new(),
+            staging: BytesMut::with_capacity(STAGING_CAPACITY),
+            pending: 0,
+        }
+    }
+
+    /// Queues raw bytes (the greeting).
+    pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
+        self.staging.extend_from_slice(bytes);
+        self.pending += bytes.len();
+    }
+
+    /// Queues one message frame; `more` sets the MORE flag. A body of
+    /// [`LARGE_BODY_THRESHOLD`] bytes or more is queued without copying.
+    pub(crate) fn push_frame(&mut self, more: bool, body: &Bytes) {
+        let flags = if more { FLAG_MORE } else { 0 };
+        self.put_header(flags, body.len());
+        if body.len() >= LARGE_BODY_THRESHOLD {
+            // The header (and anything before it) goes out first, as a chunk.
+            let head = self.staging.split().freeze();
+            self.chunks.push_back(head);
+            self.chunks.push_back(body.clone());
+        } else {
+            self.staging.extend_from_slice(body);
+        }
+        self.pending += body.len();
+    }
+
+    /// Queues one command frame: `name` (at most 255 octets) then the
+    /// concatenation of `data`.
+    pub(crate) fn push_command(&mut self, name: &[u8], data: &[&[u8]]) {
+        debug_assert!(!name.is_empty() && name.len() <= MAX_SHORT_BODY);
+        let name_len = u8::try_from(name.len()).unwrap_or(u8::MAX);
+        let name = &name[..usize::from(name_len)];
+        let body_len = 1 + name.len() + data.iter().map(|d| d.len()).sum::<usize>();
+        self.put_header(FLAG_COMMAND, body_len);
+        self.staging.put_u8(name_len);
+        self.staging.extend_from_slice(name);
+        for part in data {
+            self.staging.extend_from_slice(part);
+        }
+        self.pending += body_len;
+    }
+
+    /// Writes a frame header for a body of `len` bytes: short form up to 255,
+    /// long form above.
+    fn put_header(&mut self, flags: u8, len: usize) {
+        if len <= MAX_SHORT_BODY {
+            self.staging.put_u8(flags);
+            self.staging.put_u8(len as u8);
+            self.pending += SHORT_HEADER_LEN;
+        } else {
+            self.staging.put_u8(flags | FLAG_LONG);
+            self.staging.put_u64(len as u64);
+            self.pending += LONG_HEADER_LEN;
+        }
+    }
+
+    /// Bytes queued for transmission.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Fills `dst` with the queued bytes in order, one slice per chunk and one
+    /// for the staging buffer; returns how many slices it filled.
+    pub(crate) fn slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let parts = self
+            .chunks
+            .iter()
+            .map(|c| &c[..])
+            .chain(std::iter::once(&self.staging[..]))
+            .filter(|s| !s.is_empty());
+        let mut filled = 0;
+        for (slot, part) in dst.iter_mut().zip(parts) {
+            *slot = IoSlice::new(part);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Drops the first `n` queued bytes (they were written). `n` may end in
+    /// the middle of a chunk or of the staging buffer.
+    pub(crate) fn advance(&mut self, n: usize) {
+        debug_assert!(n <= self.pending, "advance past the queued bytes");
+        let mut n = n.min(self.pending);
+        self.pending -= n;
+        while n > 0 {
+            match self.chunks.front_mut() {
+                Some(front) if n >= front.len() => {
+                    n -= front.len();
+                    self.chunks.pop_front();
+                }
+                Some(front) => {
+                    front.advance(n);
+                    return;
+                }
+                None => {
+                    self.staging.advance(n);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CMD_MAX: u64 = 1 << 20;
+
+    fn decoder() -> FrameDecoder {
+        FrameDecoder::new(None, CMD_MAX)
+    }
+
+    fn decode_all(dec: &mut FrameDecoder, bytes: &[u8]) -> (Vec<Frame>, BytesMut) {
+        let mut input = BytesMut::from(bytes);
+        let mut frames = Vec::new();
+        while let Some(f) = dec.decode(&mut input).unwrap() {
+            frames.push(f);
+        }
+        (frames, input)
+    }
+
+    fn frame(more: bool, command: bool, body: &[u8]) -> Frame {
+        Frame {
+            more,
+            command,
+            body: Bytes::copy_from_slice(body),
+        }
+    }
+
+    /// Everything the encoder queued, concatenated.
+    fn queued(enc: &Encoder) -> Vec<u8> {
+        let mut slots = vec![IoSlice::new(&[]); 64];
+        let n = enc.slices(&mut slots);
+        slots[..n].iter().flat_map(|s| s.iter().copied()).collect()
+    }
+
+    #[test]
+    fn short_frame_last() {
+        let (f, rest) = decode_all(&mut decoder(), b"\x00\x03abc");
+        assert_eq!(f, vec![frame(false, false, b"abc")]);
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn short_frame_more() {
+        let (f, _) = decode_all(&mut decoder(), b"\x01\x01a\x00\x01b");
+        assert_eq!(f, vec![frame(true, false, b"a"), frame(false, false, b"b")]);
+    }
+
+    #[test]
+    fn empty_body() {
+        let (f, rest) = decode_all(&mut decoder(), b"\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00");
+        assert_eq!(f, vec![frame(false, false, b""), frame(false, false, b"")]);
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn short_command() {
+        let (f, _) = decode_all(&mut decoder(), b"\x04\x05\x04PING");
+        assert_eq!(f, vec![frame(false, true, b"\x04PING")]);
+    }
+
+    #[test]
+    fn long_command() {
+        let mut bytes = b"\x06\x00\x00\x00\x00\x00\x00\x01\x00".to_vec();
+        bytes.extend_from_slice(&[7; 256]);
+        let (f, _) = decode_all(&mut decoder(), &bytes);
+        assert_eq!(f, vec![frame(false, true, &[7; 256])]);
+    }
+
+    #[test]
+    fn long_form_with_small_size_is_accepted() {
+        let (f, _) = decode_all(&mut decoder(), b"\x03\x00\x00\x00\x00\x00\x00\x00\x02hi\x02\x00\x00\x00\x00\x00\x00\x00\x00");
+        assert_eq!(f, vec![frame(true, false, b"hi"), frame(false, false, b"")]);
+    }
+
+    #[test]
+    fn exactly_255_and_256_bytes() {
+        let mut enc = Encoder::new();
+        enc.push_frame(true, &Bytes::from(vec![1u8; 255]));
+        enc.push_frame(false, &Bytes::from(vec![2u8; 256]));
+        let wire = queued(&enc);
+        assert_eq!(&wire[..2], b"\x01\xff");
+        assert_eq!(&wire[257..266], b"\x02\x00\x00\x00\x00\x00\x00\x01\x00");
+        assert_eq!(wire.len(), 2 + 255 + 9 + 256);
+        let (f, rest) = decode_all(&mut decoder(), &wire);
+        assert_eq!(f, vec![frame(true, false, &[1; 255]), frame(false, false, &[2; 256])]);
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn incomplete_frames_leave_input_untouched() {
+        let whole = b"\x02\x00\x00\x00\x00\x00\x00\x00\x03abc";
+        for n in 0..whole.len() {
+            let mut input = BytesMut::from(&whole[..n]);
+            assert_eq!(decoder().decode(&mut input), Ok(None), "prefix {n}");
+            assert_eq!(&input[..], &whole[..n]);
+        }
+    }
+
+    #[test]
+    fn body_is_sliced_from_input_without_copying() {
+        let mut input = BytesMut::from(&b"\x00\x05hello\x00\x01!"[..]);
+        let start = input.as_ptr() as usize;
+        let f = decoder().decode(&mut input).unwrap().unwrap();
+        assert_eq!(f.body.as_ptr() as usize, start + 2);
+        assert_eq!(&input[..], b"\x00\x01!");
+    }
+
+    #[test]
+    fn reserved_flag_bits_must_be_zero() {
+        for bit in 3..8 {
+            let flags = 1u8 << bit;
+            let mut input = BytesMut::from(&[flags][..]);
+            assert_eq!(
+                decoder().decode(&mut input),
+                Err(ProtocolError::ReservedFlags(flags))
+            );
+        }
+    }
+
+    #[test]
+    fn more_bit_shall_be_zero_on_command_frames() {
+        let mut input = BytesMut::from(&b"\x05\x05\x04PING"[..]);
+        assert!(matches!(
+            decoder().decode(&mut input),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+    }
+
+    #[test]
+    fn size_above_max_msg_size_is_refused_before_the_body_arrives() {
+        let mut dec = FrameDecoder::new(Some(100), CMD_MAX);
+        // A long frame claiming 4 GiB, then 10 bytes of body.
+        let mut input = BytesMut::from(&b"\x02\x00\x00\x00\x01\x00\x00\x00\x00"[..]);
+        input.extend_from_slice(&[0; 10]);
+        assert_eq!(
+            dec.decode(&mut input),
+            Err(ProtocolError::MessageTooLarge { size: 1 << 32, max: 100 })
+        );
+    }
+
+    #[test]
+    fn max_msg_size_counts_every_frame_of_the_message() {
+        let mut dec = FrameDecoder::new(Some(5), CMD_MAX);
+        let mut input = BytesMut::from(&b"\x01\x03abc\x04\x02\x01X\x00\x03def"[..]);
+        assert!(dec.decode(&mut input).unwrap().is_some());
+        // A command in between does not count.
+        assert!(dec.decode(&mut input).unwrap().unwrap().command);
+        assert_eq!(
+            dec.decode(&mut input),
+            Err(ProtocolError::MessageTooLarge { size: 6, max: 5 })
+        );
+        // A completed message resets the count.
+        let mut dec = FrameDecoder::new(Some(5), CMD_MAX);
+        let (f, _) = decode_all(&mut dec, b"\x00\x05abcde\x00\x05abcde");
+        assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn long_frame_of_2_pow_63_is_refused() {
+        let mut input = BytesMut::from(&b"\x02\x80\x00\x00\x00\x00\x00\x00\x00"[..]);
+        assert!(matches!(
+            decoder().decode(&mut input),
+            Err(ProtocolError::MessageTooLarge { .. })
+        ));
+        let mut input = BytesMut::from(&b"\x02\xff\xff\xff\xff\xff\xff\xff\xff"[..]);
+        assert!(matches!(
+            FrameDecoder::new(Some(10), CMD_MAX).decode(&mut input),
+            Err(ProtocolError::MessageTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn unlimited_4gib_claim_holds_only_what_arrived() {
+        let mut input = BytesMut::with_capacity(64);
+        input.extend_from_slice(b"\x02\x00\x00\x00\x01\x00\x00\x00\x00");
+        input.extend_from_slice(&[0; 10]);
+        let cap = input.capacity();
+        assert_eq!(decoder().decode(&mut input), Ok(None));
+        assert_eq!(input.len(), 19);
+        assert_eq!(input.capacity(), cap);
+    }
+
+    #[test]
+    fn command_size_is_capped() {
+        let mut dec = FrameDecoder::new(None, 10);
+        let mut input = BytesMut::from(&b"\x04\x0b"[..]);
+        assert_eq!(
+            dec.decode(&mut input),
+            Err(ProtocolError::CommandTooLarge { size: 11, max: 10 })
+        );
+        let mut input = BytesMut::from(&b"\x06\xff\xff\xff\xff\xff\xff\xff\xff"[..]);
+        assert!(matches!(
+            dec.decode(&mut input),
+            Err(ProtocolError::CommandTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn frames_per_message_are_capped() {
+        let mut dec = decoder();
+        let mut input = BytesMut::new();
+        for _ in 0..MAX_FRAMES_PER_MESSAGE {
+            input.extend_from_slice(b"\x01\x00");
+        }
+        input.extend_from_slice(b"\x00\x00");
+        for _ in 0..MAX_FRAMES_PER_MESSAGE {
+            assert!(dec.decode(&mut input).unwrap().is_some());
+        }
+        assert_eq!(
+            dec.decode(&mut input),
+            Err(ProtocolError::TooManyFrames { max: MAX_FRAMES_PER_MESSAGE })
+        );
+    }
+
+    #[test]
+    fn encoder_writes_byte_literal_frames() {
+        let mut enc = Encoder::new();
+        enc.push_frame(true, &Bytes::from_static(b"a"));
+        enc.push_frame(false, &Bytes::new());
+        enc.push_command(b"PING", &[b"\x00\x0a", b"ctx"]);
+        assert_eq!(queued(&enc), b"\x01\x01a\x00\x00\x04\x0a\x04PING\x00\x0actx");
+        assert_eq!(enc.pending(), 18);
+    }
+
+    #[test]
+    fn encoder_coalesces_small_frames_into_one_slice() {
+        let mut enc = Encoder::new();
+        enc.push_raw(b"greeting");
+        for _ in 0..100 {
+            enc.push_frame(false, &Bytes::from_static(b"0123456789"));
+        }
+        let mut slots = [IoSlice::new(&[]); 8];
+        assert_eq!(enc.slices(&mut slots), 1);
+        assert_eq!(slots[0].len(), 8 + 100 * 12);
+        assert_eq!(enc.pending(), 8 + 100 * 12);
+    }
+
+    #[test]
+    fn encoder_queues_large_bodies_as_their_own_chunks() {
+        let big = Bytes::from(vec![9u8; LARGE_BODY_THRESHOLD]);
+        let just_under = Bytes::from(vec![8u8; LARGE_BODY_THRESHOLD - 1]);
+        let mut enc = Encoder::new();
+        enc.push_frame(true, &Bytes::from_static(b"hdr"));
+        enc.push_frame(true, &big);
+        enc.push_frame(true, &just_under);
+        enc.push_frame(false, &big);
+        let mut slots = [IoSlice::new(&[]); 8];
+        let n = enc.slices(&mut slots);
+        // [hdr frame + big header] [big] [small frame + big header] [big]
+        assert_eq!(n, 4);
+        assert_eq!(slots[0].len(), 5 + 9);
+        assert_eq!(slots[1].as_ptr(), big.as_ptr(), "large body not copied");
+        assert_eq!(slots[1].len(), big.len());
+        assert_eq!(slots[2].len(), 9 + just_under.len() + 9);
+        assert_eq!(slots[3].as_ptr(), big.as_ptr());
+        let total: usize = slots[..n].iter().map(|s| s.len()).sum();
+        assert_eq!(total, enc.pending());
+        // A short `dst` gets the first slices only.
+        let mut two = [IoSlice::new(&[]); 2];
+        assert_eq!(enc.slices(&mut two), 2);
+        assert_eq!(enc.slices(&mut []), 0);
+        // Frames decode back in order.
+        let (f, rest) = decode_all(&mut decoder(), &queued(&enc));
+        assert_eq!(f.len(), 4);
+        assert_eq!(f[1].body, big);
+        assert_eq!(f[2].body, just_under);
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn encoder_handles_partial_advance_inside_chunks_and_staging() {
+        let big = Bytes::from((0..5000u32).map(|i| i as u8).collect::<Vec<u8>>());
+        let mut enc = Encoder::new();
+        enc.push_frame(true, &Bytes::from_static(b"head"));
+        enc.push_frame(false, &big);
+        enc.push_frame(false, &Bytes::from_static(b"tail"));
+        let whole = queued(&enc);
+        let total = whole.len();
+        assert_eq!(total, enc.pending());
+        // Write it out in awkward step sizes and check the bytes stay in order.
+        let mut written = Vec::new();
+        for step in [1usize, 3, 10, 2000, 7, 2999, 1, 5, 1000] {
+            let step = step.min(enc.pending());
+            let now = queued(&enc);
+            assert_eq!(now.len(), enc.pending());
+            written.extend_from_slice(&now[..step]);
+            enc.advance(step);
+        }
+        written.extend_from_slice(&queued(&enc));
+        let rest = enc.pending();
+        enc.advance(rest);
+        assert_eq!(written, whole);
+        assert_eq!(enc.pending(), 0);
+        assert_eq!(enc.slices(&mut [IoSlice::new(&[])]), 0);
+        // The queue is reusable after draining.
+        enc.push_frame(false, &Bytes::from_static(b"x"));
+        assert_eq!(queued(&enc), b"\x00\x01x");
+    }
+}

@@ -1,0 +1,68 @@
+//! Security mechanisms. Each runs the command handshake that follows the
+//! greeting and ends with the peer's metadata; only NULL exists so far
+//! (PLAIN and CURVE would sit beside it and reuse [`peer_info`] and
+//! [`unexpected`]).
+
+pub(crate) mod null;
+
+use crate::error::ProtocolError;
+use crate::socket_types::SocketKind;
+
+use super::command::{self, RawCommand, Ready};
+use super::connection::PeerInfo;
+use super::frame::Encoder;
+
+/// What one handshake command led to. The handshake state `M` is consumed by
+/// value and handed back while the handshake goes on.
+#[derive(Debug)]
+pub(crate) enum Step<M> {
+    /// The handshake continues in this state.
+    Continue(M),
+    /// The handshake is complete: traffic may flow.
+    Done(PeerInfo),
+}
+
+/// What a mechanism needs to know about the connection to judge the peer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HandshakeContext {
+    /// Our socket type.
+    pub ours: SocketKind,
+    /// The peer's ZMTP minor version, from its greeting.
+    pub peer_minor: u8,
+}
+
+/// The one way to refuse a command the handshake does not allow at this point.
+pub(crate) fn unexpected(raw: &RawCommand) -> ProtocolError {
+    ProtocolError::UnexpectedCommand(raw.display_name())
+}
+
+/// Reason we send in ERROR when the peer's socket type cannot talk to ours.
+const INVALID_SOCKET_TYPE: &[u8] = b"Invalid socket type";
+
+/// Checks the peer's metadata against our socket type and builds its
+/// [`PeerInfo`]. On an unknown or incompatible type, queues an ERROR command
+/// first: "When a peer validates the socket type, it SHOULD handle errors by
+/// returning an ERROR command, and then disconnecting the peer." (RFC 37)
+pub(crate) fn peer_info(
+    ready: Ready,
+    ctx: HandshakeContext,
+    enc: &mut Encoder,
+) -> Result<PeerInfo, ProtocolError> {
+    match SocketKind::from_wire(&ready.socket_type) {
+        Some(theirs) if ctx.ours.is_compatible(theirs) => Ok(PeerInfo {
+            socket_kind: theirs,
+            routing_id: ready.identity.filter(|id| !id.is_empty()),
+            minor_version: ctx.peer_minor,
+        }),
+        _ => {
+            command::Error {
+                reason: bytes::Bytes::from_static(INVALID_SOCKET_TYPE),
+            }
+            .encode(enc);
+            Err(ProtocolError::IncompatibleSocketType {
+                ours: ctx.ours,
+                theirs: String::from_utf8_lossy(&ready.socket_type).into_owned(),
+            })
+        }
+    }
+}
