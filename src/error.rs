@@ -52,9 +52,6 @@ pub enum Error {
     /// The send or receive timeout expired.
     #[error("timed out waiting for a peer (send/receive timeout expired)")]
     TimedOut,
-    /// The context was shut down.
-    #[error("the context has been terminated")]
-    ContextTerminated,
     /// An operating system error.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -73,7 +70,6 @@ impl From<Error> for io::Error {
             Error::EndpointNotFound(_) => io::ErrorKind::NotFound,
             Error::WouldBlock => io::ErrorKind::WouldBlock,
             Error::TimedOut => io::ErrorKind::TimedOut,
-            Error::ContextTerminated => io::ErrorKind::BrokenPipe,
             Error::Io(e) => return io::Error::new(e.kind(), err),
         };
         io::Error::new(kind, err)
