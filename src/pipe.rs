@@ -279,9 +279,119 @@ fn writer_of(reader: Side) -> Side {
     }
 }
 
+/// Pipes with no reactor thread and no socket behind them, for strategy tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::SocketKind;
+
+    /// A pipe, its socket's mailbox and the reactor handle it wakes.
+    pub(crate) fn pipe(hwm: usize) -> (Arc<Pipe>, Arc<SocketShared>, Arc<ReactorShared>) {
+        let socket = SocketShared::new(SocketKind::Push);
+        let reactor = ReactorShared::detached();
+        (
+            Pipe::new(hwm, hwm, socket.clone(), reactor.clone()),
+            socket,
+            reactor,
+        )
+    }
+
+    /// The peer side: queue a message as the reactor would on receipt.
+    pub(crate) fn deliver(pipe: &Pipe, msg: &str) {
+        pipe.push(pipe.inb(), Msg::from(msg));
+    }
+
+    /// The peer side: what the socket queued for sending, as strings.
+    pub(crate) fn sent(pipe: &Pipe) -> Vec<String> {
+        let mut batch = Vec::new();
+        pipe.pop_batch(pipe.out(), usize::MAX, &mut batch);
+        batch
+            .iter()
+            .map(|m| String::from_utf8_lossy(m.frame(0).map_or(&[][..], |f| &f[..])).into_owned())
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::pipe;
     use super::*;
+    use crate::reactor::Command;
+
+    fn activations(reactor: &ReactorShared) -> usize {
+        reactor
+            .take_commands()
+            .iter()
+            .filter(|c| matches!(c, Command::Activate(_)))
+            .count()
+    }
+
+    #[test]
+    fn reactor_is_woken_once_per_batch() {
+        let (p, _, reactor) = pipe(10);
+        // Before the reactor has looked, pushes do not wake it: it will look anyway.
+        p.try_push(p.out(), Msg::from("a")).unwrap();
+        assert_eq!(activations(&reactor), 0);
+        let mut batch = Vec::new();
+        p.pop_batch(p.out(), 100, &mut batch);
+        assert_eq!(batch.len(), 1);
+        // Found empty: the next push wakes it, the ones after do not.
+        for m in ["b", "c", "d"] {
+            p.try_push(p.out(), Msg::from(m)).unwrap();
+        }
+        assert_eq!(activations(&reactor), 1);
+    }
+
+    #[test]
+    fn full_queue_refuses_then_wakes_the_writer_at_the_low_water_mark() {
+        let (p, socket, _) = pipe(4);
+        for i in 0..4 {
+            p.try_push(p.out(), Msg::from(format!("{i}"))).unwrap();
+        }
+        assert!(p.try_push(p.out(), Msg::from("x")).is_err());
+        let before = socket.seq();
+        let mut batch = Vec::new();
+        p.pop_batch(p.out(), 1, &mut batch);
+        assert_eq!(
+            socket.seq(),
+            before,
+            "3 left is above the low water mark (2)"
+        );
+        p.pop_batch(p.out(), 1, &mut batch);
+        assert_eq!(socket.seq(), before + 1, "drained to the low water mark");
+        assert!(p.try_push(p.out(), Msg::from("x")).is_ok());
+    }
+
+    #[test]
+    fn offer_drops_when_full_without_blocking_the_writer() {
+        let (p, socket, _) = pipe(1);
+        assert!(p.offer(p.out(), Msg::from("a")));
+        assert!(!p.offer(p.out(), Msg::from("b")));
+        let before = socket.seq();
+        let mut batch = Vec::new();
+        p.pop_batch(p.out(), 10, &mut batch);
+        assert_eq!(socket.seq(), before, "a dropping writer is never woken");
+    }
+
+    #[test]
+    fn socket_is_woken_when_input_arrives_after_it_looked() {
+        let (p, socket, _) = pipe(10);
+        assert!(p.pop(p.inb()).is_none());
+        let before = socket.seq();
+        p.push(p.inb(), Msg::from("a"));
+        p.push(p.inb(), Msg::from("b"));
+        assert_eq!(socket.seq(), before + 1);
+    }
+
+    #[test]
+    fn closed_pipe_is_readable_to_the_end() {
+        let (p, _, _) = pipe(10);
+        p.push(p.inb(), Msg::from("last words"));
+        p.close();
+        assert!(!p.inb().is_closed_and_empty());
+        assert!(p.pop(p.inb()).is_some());
+        assert!(p.inb().is_closed_and_empty());
+    }
 
     #[test]
     fn low_water_marks_follow_libzmq() {

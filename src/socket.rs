@@ -41,6 +41,9 @@ struct Mailbox {
     /// happened since it last looked.
     seq: u64,
     waiting: bool,
+    /// The socket is gone: events are dropped rather than kept (a pipe in an
+    /// event would keep this mailbox, and so itself, alive).
+    closed: bool,
 }
 
 /// The part of a socket the reactor holds: a mailbox and a condition
@@ -75,6 +78,9 @@ impl SocketShared {
     /// Delivers an event and wakes the socket.
     pub(crate) fn post(&self, event: SocketEvent) {
         let mut mailbox = self.lock();
+        if mailbox.closed {
+            return;
+        }
         mailbox.events.push(event);
         mailbox.seq = mailbox.seq.wrapping_add(1);
         if mailbox.waiting {
@@ -82,7 +88,17 @@ impl SocketShared {
         }
     }
 
-    fn seq(&self) -> u64 {
+    /// A mailbox for a socket of type `kind`.
+    pub(crate) fn new(kind: SocketKind) -> Arc<SocketShared> {
+        Arc::new(SocketShared {
+            kind,
+            mailbox: Mutex::new(Mailbox::default()),
+            wakeup: Condvar::new(),
+        })
+    }
+
+    /// How many notifications there have been (for tests of who wakes whom).
+    pub(crate) fn seq(&self) -> u64 {
         self.lock().seq
     }
 
@@ -182,7 +198,9 @@ impl Wait {
         match timeout {
             None => Wait::Forever,
             Some(d) if d.is_zero() => Wait::Never,
-            Some(d) => Instant::now().checked_add(d).map_or(Wait::Forever, Wait::Until),
+            Some(d) => Instant::now()
+                .checked_add(d)
+                .map_or(Wait::Forever, Wait::Until),
         }
     }
 }
@@ -230,16 +248,16 @@ pub struct Socket<T: SocketType> {
 }
 
 impl<T: SocketType> Socket<T> {
-    pub(crate) fn new(context: Context, id: SocketId, reactor: Arc<ReactorShared>) -> Result<Socket<T>> {
+    pub(crate) fn new(
+        context: Context,
+        id: SocketId,
+        reactor: Arc<ReactorShared>,
+    ) -> Result<Socket<T>> {
         let routing = crate::socket_types::routing_for(T::KIND)
             .ok_or(Error::InvalidState("this socket type is not built yet"))?;
         Ok(Socket {
             id,
-            shared: Arc::new(SocketShared {
-                kind: T::KIND,
-                mailbox: Mutex::new(Mailbox::default()),
-                wakeup: Condvar::new(),
-            }),
+            shared: SocketShared::new(T::KIND),
             reactor,
             routing,
             options: Options::default(),
@@ -489,7 +507,10 @@ impl<T: SocketType> Socket<T> {
     /// `None` never reconnects. Must not be zero.
     pub fn set_reconnect_ivl(&mut self, interval: Option<Duration>) -> Result<()> {
         if interval == Some(Duration::ZERO) {
-            return Err(invalid("ZMQ_RECONNECT_IVL", "must be positive (or None to disable reconnecting)"));
+            return Err(invalid(
+                "ZMQ_RECONNECT_IVL",
+                "must be positive (or None to disable reconnecting)",
+            ));
         }
         self.options.reconnect_ivl = interval;
         Ok(())
@@ -523,7 +544,10 @@ impl<T: SocketType> Socket<T> {
             return Err(invalid("ZMQ_ROUTING_ID", "must be 1 to 255 bytes"));
         }
         if id[0] == 0 {
-            return Err(invalid("ZMQ_ROUTING_ID", "must not start with a zero byte (reserved)"));
+            return Err(invalid(
+                "ZMQ_ROUTING_ID",
+                "must not start with a zero byte (reserved)",
+            ));
         }
         self.options.routing_id = Bytes::copy_from_slice(id);
         Ok(())
@@ -545,7 +569,10 @@ impl<T: SocketType> Socket<T> {
     /// seconds, at least 1), when keepalive is on.
     pub fn set_tcp_keepalive_idle(&mut self, idle: Duration) -> Result<()> {
         if idle.as_secs() == 0 || idle.subsec_nanos() != 0 {
-            return Err(invalid("ZMQ_TCP_KEEPALIVE_IDLE", "must be a whole number of seconds, at least 1"));
+            return Err(invalid(
+                "ZMQ_TCP_KEEPALIVE_IDLE",
+                "must be a whole number of seconds, at least 1",
+            ));
         }
         self.options.tcp_keepalive_idle = Some(idle);
         Ok(())
@@ -568,6 +595,11 @@ impl<T: SocketType> Socket<T> {
 
 impl<T: SocketType> Drop for Socket<T> {
     fn drop(&mut self) {
+        {
+            let mut mailbox = self.shared.lock();
+            mailbox.closed = true;
+            mailbox.events.clear();
+        }
         self.reactor.send(Command::Close {
             socket_id: self.id,
             linger: self.options.linger,

@@ -49,7 +49,10 @@ pub(crate) enum Command {
         options: Arc<Options>,
     },
     /// Close a listener and the connections it accepted.
-    Unbind { socket_id: SocketId, endpoint: String },
+    Unbind {
+        socket_id: SocketId,
+        endpoint: String,
+    },
     /// Drop a connect session.
     Disconnect { pipe: PipeId },
     /// A pipe's socket side made progress (queued output or drained input).
@@ -81,6 +84,24 @@ impl ReactorShared {
         if first && let Err(e) = self.waker.wake() {
             log::error!("cannot wake the reactor: {e}");
         }
+    }
+
+    /// A handle with no reactor thread behind it: commands just accumulate,
+    /// so tests can see who woke the reactor and why.
+    #[cfg(test)]
+    pub(crate) fn detached() -> Arc<ReactorShared> {
+        let poll = Poll::new().expect("poll for a test reactor handle");
+        let waker = Waker::new(poll.registry(), WAKER).expect("waker for a test reactor handle");
+        Arc::new(ReactorShared {
+            commands: Mutex::new(Vec::new()),
+            waker,
+        })
+    }
+
+    /// The commands queued so far (tests only).
+    #[cfg(test)]
+    pub(crate) fn take_commands(&self) -> Vec<Command> {
+        std::mem::take(&mut *self.commands.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Tells the reactor a pipe has work.
@@ -554,7 +575,13 @@ impl Reactor {
     }
 }
 
-fn drive_session(s: &mut Session, ctx: &mut Ctx, token: Token, readable: bool, writable: bool) -> Next {
+fn drive_session(
+    s: &mut Session,
+    ctx: &mut Ctx,
+    token: Token,
+    readable: bool,
+    writable: bool,
+) -> Next {
     let Some(engine) = s.engine.as_mut() else {
         return Next::Keep;
     };

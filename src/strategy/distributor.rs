@@ -77,3 +77,58 @@ impl Distributor {
         sub.pipe.offer(sub.pipe.out(), msg);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::testing::{pipe, sent};
+
+    fn subscribe(p: &Pipe, on: bool, prefix: &[u8]) {
+        let mut frame = vec![u8::from(on)];
+        frame.extend_from_slice(prefix);
+        p.push(p.inb(), Msg::from(frame));
+    }
+
+    #[test]
+    fn fans_out_by_prefix_and_drops_for_full_peers() {
+        let (a, b, c) = (pipe(2).0, pipe(2).0, pipe(2).0);
+        let mut dist = Distributor::default();
+        for p in [&a, &b, &c] {
+            dist.attach(p.clone());
+        }
+        subscribe(&a, true, b"news");
+        subscribe(&b, true, b"");
+        subscribe(&b, true, b"");
+        c.push(c.inb(), Msg::from("not a subscription"));
+        dist.read_subscriptions();
+        dist.send(Msg::from("news.1"));
+        dist.send(Msg::from("weather"));
+        dist.send(Msg::from("news.2"));
+        assert_eq!(sent(&a), ["news.1", "news.2"]);
+        assert_eq!(
+            sent(&b),
+            ["news.1", "weather"],
+            "third dropped at the HWM of 2"
+        );
+        assert!(sent(&c).is_empty());
+        // One cancel undoes any number of identical subscribes from one peer (a set, as libzmq).
+        subscribe(&b, false, b"");
+        subscribe(&a, false, b"news");
+        dist.read_subscriptions();
+        dist.send(Msg::from("news.3"));
+        assert!(sent(&a).is_empty());
+        assert!(sent(&b).is_empty());
+    }
+
+    #[test]
+    fn multipart_messages_match_on_the_first_frame() {
+        let a = pipe(10).0;
+        let mut dist = Distributor::default();
+        dist.attach(a.clone());
+        subscribe(&a, true, b"k");
+        dist.read_subscriptions();
+        dist.send(Msg::from_frames(["x", "k"]));
+        dist.send(Msg::from_frames(["k", "x"]));
+        assert_eq!(sent(&a), ["k"]);
+    }
+}

@@ -47,3 +47,45 @@ impl FairQueue {
         &self.pipes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::testing::{deliver, pipe};
+
+    fn text(m: &Msg) -> String {
+        String::from_utf8_lossy(&m.frames().next().unwrap()[..]).into_owned()
+    }
+
+    #[test]
+    fn takes_one_message_from_each_pipe_in_turn() {
+        let (a, b) = (pipe(10).0, pipe(10).0);
+        let mut fq = FairQueue::default();
+        fq.attach(a.clone());
+        fq.attach(b.clone());
+        for m in ["a1", "a2", "a3"] {
+            deliver(&a, m);
+        }
+        deliver(&b, "b1");
+        let got: Vec<String> = std::iter::from_fn(|| fq.recv().map(|(_, m)| text(&m))).collect();
+        assert_eq!(got, ["a1", "b1", "a2", "a3"]);
+    }
+
+    #[test]
+    fn a_closed_pipe_is_read_to_the_end_then_dropped() {
+        let (a, b) = (pipe(10).0, pipe(10).0);
+        let mut fq = FairQueue::default();
+        fq.attach(a.clone());
+        fq.attach(b.clone());
+        deliver(&a, "last");
+        a.close();
+        assert_eq!(
+            fq.recv().map(|(id, m)| (id, text(&m))),
+            Some((a.id(), "last".into()))
+        );
+        assert!(fq.recv().is_none());
+        assert_eq!(fq.pipes().len(), 1);
+        deliver(&b, "b");
+        assert_eq!(fq.recv().map(|(id, _)| id), Some(b.id()));
+    }
+}

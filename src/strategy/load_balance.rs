@@ -47,3 +47,45 @@ impl LoadBalancer {
         Err(msg)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::testing::{pipe, sent};
+
+    #[test]
+    fn round_robin_skips_full_pipes_and_hands_back_when_all_are_full() {
+        let pipes: Vec<_> = (0..3).map(|_| pipe(2).0).collect();
+        let mut lb = LoadBalancer::default();
+        for p in &pipes {
+            lb.attach(p.clone());
+        }
+        for i in 0..6 {
+            assert!(lb.send(Msg::from(format!("{i}"))).is_ok());
+        }
+        assert_eq!(sent(&pipes[0]), ["0", "3"]);
+        assert_eq!(sent(&pipes[1]), ["1", "4"]);
+        assert_eq!(sent(&pipes[2]), ["2", "5"]);
+        // Fill 0 and 2; everything goes to 1 until it is full too.
+        for p in [&pipes[0], &pipes[2]] {
+            p.try_push(p.out(), Msg::from("f")).unwrap();
+            p.try_push(p.out(), Msg::from("f")).unwrap();
+        }
+        assert_eq!(lb.send(Msg::from("a")), Ok(pipes[1].id()));
+        assert_eq!(lb.send(Msg::from("b")), Ok(pipes[1].id()));
+        assert_eq!(lb.send(Msg::from("c")), Err(Msg::from("c")));
+        lb.detach(pipes[1].id());
+        assert_eq!(sent(&pipes[1]), ["a", "b"]);
+        assert_eq!(
+            lb.send(Msg::from("d")),
+            Err(Msg::from("d")),
+            "a detached pipe gets nothing"
+        );
+    }
+
+    #[test]
+    fn no_pipe_means_no_send() {
+        let mut lb = LoadBalancer::default();
+        assert!(lb.send(Msg::from("x")).is_err());
+    }
+}
