@@ -45,7 +45,10 @@ impl FromStr for Endpoint {
 
     fn from_str(s: &str) -> Result<Endpoint> {
         let Some((scheme, rest)) = s.split_once("://") else {
-            return Err(invalid(s, "expected TRANSPORT://ADDRESS, e.g. tcp://127.0.0.1:5555"));
+            return Err(invalid(
+                s,
+                "expected TRANSPORT://ADDRESS, e.g. tcp://127.0.0.1:5555",
+            ));
         };
         match scheme {
             "tcp" => {}
@@ -81,7 +84,10 @@ impl FromStr for Endpoint {
             {
                 Host::Name(host.to_owned())
             } else {
-                return Err(invalid(s, format!("`{host}` is not a host name or IP address")));
+                return Err(invalid(
+                    s,
+                    format!("`{host}` is not a host name or IP address"),
+                ));
             };
             (host, port)
         };
@@ -142,7 +148,10 @@ impl Endpoint {
         let port = self.port.unwrap_or(0);
         match &self.host {
             Host::Any if ipv6 => Ok(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port)),
-            Host::Any => Ok(SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port)),
+            Host::Any => Ok(SocketAddr::new(
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+                port,
+            )),
             Host::Ip(ip) => Ok(SocketAddr::new(*ip, port)),
             Host::Name(_) => self.resolve(ipv6).and_then(|addrs| {
                 addrs
@@ -241,7 +250,12 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["tcp://*:*", "tcp://[::1]:9", "tcp://10.0.0.1:80", "tcp://host:1"] {
+        for s in [
+            "tcp://*:*",
+            "tcp://[::1]:9",
+            "tcp://10.0.0.1:80",
+            "tcp://host:1",
+        ] {
             assert_eq!(ep(s).unwrap().to_string(), s);
         }
     }
@@ -256,6 +270,9 @@ mod tests {
     #[test]
     fn mapped_addresses_are_written_as_ipv4() {
         let addr: SocketAddr = "[::ffff:127.0.0.1]:5".parse().unwrap();
-        assert_eq!(Endpoint::from_socket_addr(addr).to_string(), "tcp://127.0.0.1:5");
+        assert_eq!(
+            Endpoint::from_socket_addr(addr).to_string(),
+            "tcp://127.0.0.1:5"
+        );
     }
 }

@@ -153,7 +153,11 @@ impl Engine {
 
     /// Encodes what the pipe holds and writes until done or the kernel's
     /// buffer is full (a writable event resumes it). `Err` ends the connection.
-    pub(crate) fn flush(&mut self, pipe: Option<&Arc<Pipe>>, batch: &mut Vec<Msg>) -> Result<(), CloseReason> {
+    pub(crate) fn flush(
+        &mut self,
+        pipe: Option<&Arc<Pipe>>,
+        batch: &mut Vec<Msg>,
+    ) -> Result<(), CloseReason> {
         if self.connecting {
             return Ok(());
         }

@@ -20,10 +20,14 @@ pub enum Error {
         reason: String,
     },
     /// The endpoint names a transport zmio does not speak (yet).
-    #[error("unsupported transport in `{0}`: zmio speaks tcp:// (ipc:// and inproc:// are not built yet)")]
+    #[error(
+        "unsupported transport in `{0}`: zmio speaks tcp:// (ipc:// and inproc:// are not built yet)"
+    )]
     UnsupportedTransport(String),
     /// Binding failed because something already listens there.
-    #[error("address in use: {0} (another socket is bound there; pick another port, or port `*` for an ephemeral one)")]
+    #[error(
+        "address in use: {0} (another socket is bound there; pick another port, or port `*` for an ephemeral one)"
+    )]
     AddrInUse(String),
     /// Binding failed because the address is not local to this machine.
     #[error("address not available: {0} (it is not an address of this machine)")]

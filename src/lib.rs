@@ -40,5 +40,7 @@ pub use context::Context;
 pub use endpoint::{Endpoint, Host};
 pub use error::{Error, ProtocolError, Result};
 pub use msg::Msg;
-pub use socket::{Pub, Pull, Push, RecvSocketType, Rep, Req, SendSocketType, Socket, SocketType, Sub};
+pub use socket::{
+    Pub, Pull, Push, RecvSocketType, Rep, Req, SendSocketType, Socket, SocketType, Sub,
+};
 pub use socket_types::SocketKind;

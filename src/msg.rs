@@ -58,7 +58,9 @@ impl Msg {
 
     /// The frames in order.
     pub fn frames(&self) -> impl ExactSizeIterator<Item = &Bytes> + DoubleEndedIterator {
-        std::slice::from_ref(&self.first).iter().chain_exact(&self.rest)
+        std::slice::from_ref(&self.first)
+            .iter()
+            .chain_exact(&self.rest)
     }
 
     /// Total payload bytes over all frames.

@@ -90,7 +90,10 @@ impl SocketKind {
     /// Whether READY carries an `Identity` property for this kind (libzmq
     /// sends it for the kinds whose peers may route by it).
     pub(crate) fn sends_identity(self) -> bool {
-        matches!(self, SocketKind::Req | SocketKind::Dealer | SocketKind::Router)
+        matches!(
+            self,
+            SocketKind::Req | SocketKind::Dealer | SocketKind::Router
+        )
     }
 
     /// Whether this kind sends subscriptions upstream (SUB, XSUB).
