@@ -98,10 +98,7 @@ impl Ready {
                 identity = Some(data.slice_ref(value));
             } else {
                 // Other properties (X-*, Resource, ...) are not used.
-                log::trace!(
-                    "ignoring READY property {}",
-                    String::from_utf8_lossy(name)
-                );
+                log::trace!("ignoring READY property {}", String::from_utf8_lossy(name));
             }
         }
         // "The sender SHOULD specify the Socket-Type"; we need it to check
@@ -148,7 +145,9 @@ impl Error {
         // error-reason = short-size 0*255VCHAR: the size octet is there and
         // the reason fits in the command.
         let Some(&len) = data.first() else {
-            return Err(ProtocolError::MalformedCommand("ERROR without a reason size"));
+            return Err(ProtocolError::MalformedCommand(
+                "ERROR without a reason size",
+            ));
         };
         let len = usize::from(len);
         if len > data.len() - 1 {
@@ -197,7 +196,9 @@ impl Ping {
     pub(crate) fn decode(data: &Bytes) -> Result<Ping, ProtocolError> {
         // ping-ttl = 2OCTET: the TTL is mandatory.
         let Some(ttl) = data.get(..2) else {
-            return Err(ProtocolError::MalformedCommand("PING shorter than its 2-octet TTL"));
+            return Err(ProtocolError::MalformedCommand(
+                "PING shorter than its 2-octet TTL",
+            ));
         };
         let ttl = u16::from_be_bytes([ttl[0], ttl[1]]);
         let end = data.len().min(2 + MAX_PING_CONTEXT);
@@ -207,7 +208,8 @@ impl Ping {
         })
     }
 
-    /// Queues PING.
+    /// Queues PING. Only tests send PING until heartbeating (timers) exists.
+    #[cfg(test)]
     pub(crate) fn encode(&self, enc: &mut Encoder) {
         let context = &self.context[..self.context.len().min(MAX_PING_CONTEXT)];
         enc.push_command(Self::NAME, &[&self.ttl.to_be_bytes(), context]);
@@ -369,13 +371,22 @@ mod tests {
 
     #[test]
     fn command_name_must_fit_inside_the_body() {
-        assert!(matches!(raw(b"\x05PING"), Err(ProtocolError::MalformedCommand(_))));
-        assert!(matches!(raw(b"\xffX"), Err(ProtocolError::MalformedCommand(_))));
+        assert!(matches!(
+            raw(b"\x05PING"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+        assert!(matches!(
+            raw(b"\xffX"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
     }
 
     #[test]
     fn command_name_has_at_least_one_char() {
-        assert!(matches!(raw(b"\x00data"), Err(ProtocolError::MalformedCommand(_))));
+        assert!(matches!(
+            raw(b"\x00data"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
     }
 
     #[test]
@@ -391,7 +402,8 @@ mod tests {
             identity: Some(Bytes::from_static(b"id")),
         };
         let wire = encoded(|e| ready.encode(e));
-        let want: &[u8] = b"\x04\x2b\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x02id";
+        let want: &[u8] =
+            b"\x04\x2b\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x02id";
         assert_eq!(wire, want);
         let r = RawCommand::parse(Bytes::copy_from_slice(&wire[2..])).unwrap();
         assert_eq!(Command::decode(r).unwrap(), Command::Ready(ready));
@@ -399,7 +411,10 @@ mod tests {
 
     #[test]
     fn property_names_are_case_insensitive() {
-        let data = Bytes::from(metadata::encode(&[("SOCKET-TYPE", b"PUB"), ("identity", b"x")]));
+        let data = Bytes::from(metadata::encode(&[
+            ("SOCKET-TYPE", b"PUB"),
+            ("identity", b"x"),
+        ]));
         let r = Ready::decode(&data).unwrap();
         assert_eq!(&r.socket_type[..], b"PUB");
         assert_eq!(r.identity.as_deref(), Some(&b"x"[..]));
@@ -407,22 +422,38 @@ mod tests {
 
     #[test]
     fn conflicting_socket_types_are_refused() {
-        let data = Bytes::from(metadata::encode(&[("Socket-Type", b"PUB"), ("socket-type", b"SUB")]));
-        assert!(matches!(Ready::decode(&data), Err(ProtocolError::MalformedMetadata(_))));
+        let data = Bytes::from(metadata::encode(&[
+            ("Socket-Type", b"PUB"),
+            ("socket-type", b"SUB"),
+        ]));
+        assert!(matches!(
+            Ready::decode(&data),
+            Err(ProtocolError::MalformedMetadata(_))
+        ));
         // The same value twice is not a conflict.
-        let data = Bytes::from(metadata::encode(&[("Socket-Type", b"PUB"), ("Socket-Type", b"PUB")]));
+        let data = Bytes::from(metadata::encode(&[
+            ("Socket-Type", b"PUB"),
+            ("Socket-Type", b"PUB"),
+        ]));
         assert!(Ready::decode(&data).is_ok());
     }
 
     #[test]
     fn ready_needs_a_socket_type() {
         let data = Bytes::from(metadata::encode(&[("Identity", b"x")]));
-        assert!(matches!(Ready::decode(&data), Err(ProtocolError::MalformedMetadata(_))));
+        assert!(matches!(
+            Ready::decode(&data),
+            Err(ProtocolError::MalformedMetadata(_))
+        ));
     }
 
     #[test]
     fn unknown_properties_are_ignored() {
-        let data = Bytes::from(metadata::encode(&[("X-Foo", b"bar"), ("Socket-Type", b"PULL"), ("Resource", b"")]));
+        let data = Bytes::from(metadata::encode(&[
+            ("X-Foo", b"bar"),
+            ("Socket-Type", b"PULL"),
+            ("Resource", b""),
+        ]));
         let r = Ready::decode(&data).unwrap();
         assert_eq!(&r.socket_type[..], b"PULL");
         assert_eq!(r.identity, None);
@@ -435,14 +466,23 @@ mod tests {
         };
         let wire = encoded(|enc| e.encode(enc));
         assert_eq!(wire, b"\x04\x1a\x05ERROR\x13Invalid socket type");
-        assert_eq!(Error::decode(&Bytes::copy_from_slice(&wire[8..])).unwrap(), e);
+        assert_eq!(
+            Error::decode(&Bytes::copy_from_slice(&wire[8..])).unwrap(),
+            e
+        );
     }
 
     #[test]
     fn error_reason_must_fit() {
         assert!(Error::decode(&Bytes::from_static(b"")).is_err());
         assert!(Error::decode(&Bytes::from_static(b"\x05abc")).is_err());
-        assert_eq!(Error::decode(&Bytes::from_static(b"\x00")).unwrap().reason.len(), 0);
+        assert_eq!(
+            Error::decode(&Bytes::from_static(b"\x00"))
+                .unwrap()
+                .reason
+                .len(),
+            0
+        );
     }
 
     #[test]

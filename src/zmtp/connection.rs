@@ -1,13 +1,36 @@
-//! STUB: replaced by the real implementation.
-#![allow(dead_code, unused_variables)]
+//! One ZMTP 3.1 connection as a sans-IO state machine.
+//!
+//! How to drive it (the engine does this):
+//! 1. [`Connection::new`] queues our greeting; write out what
+//!    [`Connection::transmit_slices`] exposes, then call
+//!    [`Connection::advance_transmit`] with the number of bytes written.
+//! 2. Append every read from the peer to one `BytesMut` and pass it to
+//!    [`Connection::handle_input`], which consumes each complete greeting or
+//!    frame from its front and leaves an incomplete tail for the next read.
+//! 3. Drain [`Connection::poll_event`]: one [`Event::Ready`], then
+//!    [`Event::Message`]s.
+//! 4. Once [`Connection::is_ready`], queue messages with
+//!    [`Connection::send_message`].
+//! 5. After `handle_input` returns `Err`, the connection is dead: flush what
+//!    is pending to transmit (possibly an ERROR command), then close.
+//!
+//! Input may be split at any byte; nothing here panics on any input.
 
+use std::collections::VecDeque;
 use std::io::IoSlice;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
 use crate::msg::Msg;
 use crate::socket_types::SocketKind;
+
+use super::command::{Cancel, Command, Pong, RawCommand, Subscribe};
+use super::frame::{Encoder, Frame, FrameDecoder};
+use super::greeting::{self, PeerGreeting};
+use super::mechanism::HandshakeContext;
+use super::mechanism::null::Null;
+use super::wire::{DEFAULT_MAX_COMMAND_SIZE, GREETING_LEN, MIN_COMMAND_SIZE};
 
 /// How our side of a connection presents itself.
 #[derive(Clone, Debug)]
@@ -40,33 +63,1041 @@ pub(crate) enum Event {
     Message(Msg),
 }
 
+/// Subscription message prefix: subscribe (RFC 29, ZMTP 3.0 style).
+const SUBSCRIBE_BYTE: u8 = 0x01;
+/// Subscription message prefix: cancel.
+const CANCEL_BYTE: u8 = 0x00;
+
+/// Where the connection is. Each state is consumed by value in
+/// [`Connection::process`] and a new one put back, so a failed step leaves
+/// [`State::Failed`] behind.
+#[derive(Debug)]
+enum State {
+    /// Waiting for the peer's 64-byte greeting (ours is already queued).
+    Greeting,
+    /// Greetings exchanged; the mechanism handshake runs.
+    Handshake {
+        /// The NULL mechanism's handshake state.
+        mechanism: Null,
+        /// The peer's minor version.
+        peer_minor: u8,
+    },
+    /// Handshake done: messages and commands flow.
+    Traffic(Traffic),
+    /// A protocol error ended the connection.
+    Failed,
+}
+
+/// The traffic phase: assembling multipart messages and answering commands.
+#[derive(Debug)]
+struct Traffic {
+    /// Our socket type.
+    ours: SocketKind,
+    /// The peer's minor version (decides SUBSCRIBE command vs message).
+    peer_minor: u8,
+    /// Frames received so far of a message whose last frame has not arrived.
+    partial: Option<Msg>,
+}
+
 /// One ZMTP connection's protocol state.
 #[derive(Debug)]
-pub(crate) struct Connection {}
+pub(crate) struct Connection {
+    config: ConnectionConfig,
+    state: State,
+    decoder: FrameDecoder,
+    encoder: Encoder,
+    events: VecDeque<Event>,
+    /// The error that ended the connection, returned again on later input.
+    error: Option<ProtocolError>,
+}
 
 impl Connection {
+    /// Creates the connection; our 64-byte greeting is queued for transmission at once.
     pub(crate) fn new(config: ConnectionConfig) -> Connection {
-        todo!()
+        // Commands are buffered whole before parsing: cap them at the message
+        // size limit (with a floor so READY always fits), or at a generous
+        // default when messages are unlimited.
+        let max_command_size = config
+            .max_msg_size
+            .map_or(DEFAULT_MAX_COMMAND_SIZE, |m| m.max(MIN_COMMAND_SIZE));
+        let mut encoder = Encoder::new();
+        encoder.push_raw(&greeting::encode(&Null::NAME, Null::AS_SERVER));
+        Connection {
+            decoder: FrameDecoder::new(config.max_msg_size, max_command_size),
+            config,
+            state: State::Greeting,
+            encoder,
+            events: VecDeque::new(),
+            error: None,
+        }
     }
+
+    /// Feeds bytes received from the peer. Consumes every complete unit
+    /// (greeting, frame) from the front of `input`, leaving only an incomplete
+    /// tail there. Events go to an internal queue read by
+    /// [`poll_event`](Self::poll_event). On `Err` the connection is dead (the
+    /// caller flushes what is pending to transmit, which may hold an ERROR
+    /// command, then closes); later calls return the same error. Never panics
+    /// on any input, at any split.
     pub(crate) fn handle_input(&mut self, input: &mut BytesMut) -> Result<(), ProtocolError> {
-        todo!()
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        let result = self.process(input);
+        if let Err(error) = &result {
+            log::debug!("ZMTP connection failed: {error}");
+            self.error = Some(error.clone());
+            self.state = State::Failed;
+        }
+        result
     }
+
+    /// The state machine loop behind [`handle_input`](Self::handle_input).
+    fn process(&mut self, input: &mut BytesMut) -> Result<(), ProtocolError> {
+        loop {
+            match std::mem::replace(&mut self.state, State::Failed) {
+                State::Greeting => {
+                    let Some(PeerGreeting { minor, .. }) =
+                        greeting::check(input, &Null::NAME, Null::DISPLAY)?
+                    else {
+                        self.state = State::Greeting;
+                        return Ok(());
+                    };
+                    input.advance(GREETING_LEN);
+                    let mechanism = Null::start(&self.config, &mut self.encoder);
+                    self.state = State::Handshake {
+                        mechanism,
+                        peer_minor: minor,
+                    };
+                }
+                State::Handshake {
+                    mechanism,
+                    peer_minor,
+                } => {
+                    let Some(frame) = self.decoder.decode(input)? else {
+                        self.state = State::Handshake {
+                            mechanism,
+                            peer_minor,
+                        };
+                        return Ok(());
+                    };
+                    self.state = self.handshake_frame(mechanism, peer_minor, frame)?;
+                }
+                State::Traffic(mut traffic) => {
+                    // Hot path: stays here until the input runs dry.
+                    let result = loop {
+                        match self.decoder.decode(input) {
+                            Ok(Some(frame)) => {
+                                if let Err(e) =
+                                    traffic.on_frame(frame, &mut self.encoder, &mut self.events)
+                                {
+                                    break Err(e);
+                                }
+                            }
+                            Ok(None) => break Ok(()),
+                            Err(e) => break Err(e),
+                        }
+                    };
+                    self.state = State::Traffic(traffic);
+                    return result;
+                }
+                // Unreachable: `handle_input` answers a failed connection
+                // with its stored error before getting here.
+                State::Failed => return Ok(()),
+            }
+        }
+    }
+
+    /// One frame during the mechanism handshake.
+    fn handshake_frame(
+        &mut self,
+        mechanism: Null,
+        peer_minor: u8,
+        frame: Frame,
+    ) -> Result<State, ProtocolError> {
+        // During the handshake only commands may arrive: "A peer MAY start to
+        // send messages immediately after completing its handshake, that is,
+        // having both sent and received a READY command."
+        if !frame.command {
+            return Err(ProtocolError::MessageBeforeReady);
+        }
+        let raw = RawCommand::parse(frame.body)?;
+        let ctx = HandshakeContext {
+            ours: self.config.socket_kind,
+            peer_minor,
+        };
+        let peer = mechanism.handle_command(raw, ctx, &mut self.encoder)?;
+        self.events.push_back(Event::Ready(peer));
+        Ok(State::Traffic(Traffic {
+            ours: self.config.socket_kind,
+            peer_minor,
+            partial: None,
+        }))
+    }
+
+    /// The next event, if any.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        todo!()
+        self.events.pop_front()
     }
+
+    /// Handshake complete (our READY sent and the peer's READY received and valid).
     pub(crate) fn is_ready(&self) -> bool {
-        todo!()
+        matches!(self.state, State::Traffic(_))
     }
+
+    /// Queues a message for transmission. Only valid once ready.
+    ///
+    /// A SUB/XSUB subscription (one frame starting with 0x01 or 0x00) goes to a
+    /// ZMTP 3.1 peer as a SUBSCRIBE/CANCEL command and to a 3.0 peer as the
+    /// message itself. Everything else is one data frame per message frame.
     pub(crate) fn send_message(&mut self, msg: Msg) {
-        todo!()
+        let State::Traffic(traffic) = &self.state else {
+            debug_assert!(false, "send_message before the handshake completed");
+            log::warn!("dropping a message queued before the ZMTP handshake completed");
+            return;
+        };
+        if traffic.ours.is_subscriber()
+            && traffic.peer_minor >= 1
+            && let Some(frame) = msg.single_frame()
+        {
+            match frame.first() {
+                Some(&SUBSCRIBE_BYTE) => {
+                    let topic = frame.slice(1..);
+                    return Subscribe { topic }.encode(&mut self.encoder);
+                }
+                Some(&CANCEL_BYTE) => {
+                    let topic = frame.slice(1..);
+                    return Cancel { topic }.encode(&mut self.encoder);
+                }
+                _ => {}
+            }
+        }
+        let last = msg.frame_count() - 1;
+        for (i, frame) in msg.frames().enumerate() {
+            self.encoder.push_frame(i < last, frame);
+        }
     }
+
+    /// Bytes queued for transmission.
     pub(crate) fn pending_transmit(&self) -> usize {
-        todo!()
+        self.encoder.pending()
     }
+
+    /// Fills `dst` with slices of the pending bytes in order; returns how many it filled.
     pub(crate) fn transmit_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        todo!()
+        self.encoder.slices(dst)
     }
+
+    /// Marks `n` bytes as written (`n <= pending_transmit()`).
     pub(crate) fn advance_transmit(&mut self, n: usize) {
-        todo!()
+        self.encoder.advance(n);
+    }
+}
+
+impl Traffic {
+    /// One frame after the handshake.
+    fn on_frame(
+        &mut self,
+        frame: Frame,
+        enc: &mut Encoder,
+        events: &mut VecDeque<Event>,
+    ) -> Result<(), ProtocolError> {
+        if frame.command {
+            // libzmq may put a command (e.g. PING) between the frames of a
+            // message: handle it and keep the partial message.
+            return self.on_command(RawCommand::parse(frame.body)?, enc, events);
+        }
+        let msg = match self.partial.take() {
+            None => Msg::from(frame.body),
+            Some(mut msg) => {
+                msg.push_back(frame.body);
+                msg
+            }
+        };
+        if frame.more {
+            self.partial = Some(msg);
+        } else {
+            events.push_back(Event::Message(msg));
+        }
+        Ok(())
+    }
+
+    /// One command after the handshake.
+    fn on_command(
+        &mut self,
+        raw: RawCommand,
+        enc: &mut Encoder,
+        events: &mut VecDeque<Event>,
+    ) -> Result<(), ProtocolError> {
+        match Command::decode(raw)? {
+            // The handshake is over; READY belongs to it alone.
+            Command::Ready(_) => Err(ProtocolError::UnexpectedCommand("READY".into())),
+            // "The peer SHALL treat an incoming ERROR command as fatal."
+            Command::Error(error) => Err(ProtocolError::PeerError(error.reason_lossy())),
+            // "When a peer receives a PING command it SHALL respond with a PONG
+            // command that echoes the ping-context."
+            Command::Ping(ping) => {
+                Pong {
+                    context: ping.context,
+                }
+                .encode(enc);
+                Ok(())
+            }
+            // Any incoming traffic is a sign of life; PONG carries nothing more.
+            Command::Pong(_) => Ok(()),
+            Command::Subscribe(Subscribe { topic }) => {
+                self.subscription(SUBSCRIBE_BYTE, &topic, events);
+                Ok(())
+            }
+            Command::Cancel(Cancel { topic }) => {
+                self.subscription(CANCEL_BYTE, &topic, events);
+                Ok(())
+            }
+            Command::Unknown(raw) => {
+                log::debug!("ignoring unknown ZMTP command {}", raw.display_name());
+                Ok(())
+            }
+        }
+    }
+
+    /// A SUBSCRIBE/CANCEL command reaches a PUB/XPUB as the one-frame message
+    /// `[prefix, topic..]`, as a ZMTP 3.0 peer would have sent it. Other kinds
+    /// never see subscriptions as data.
+    fn subscription(&self, prefix: u8, topic: &[u8], events: &mut VecDeque<Event>) {
+        if !self.ours.is_publisher() {
+            log::debug!("ignoring a subscription command on a {} socket", self.ours);
+            return;
+        }
+        let mut body = BytesMut::with_capacity(1 + topic.len());
+        body.put_u8(prefix);
+        body.extend_from_slice(topic);
+        events.push_back(Event::Message(Msg::from(body.freeze())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zmtp::command::{Error as ErrorCmd, Ping, Ready};
+    use crate::zmtp::greeting::encode as encode_greeting;
+    use crate::zmtp::metadata;
+    use SocketKind::*;
+    use proptest::prelude::*;
+
+    fn config(kind: SocketKind) -> ConnectionConfig {
+        ConnectionConfig {
+            socket_kind: kind,
+            routing_id: Bytes::new(),
+            max_msg_size: None,
+        }
+    }
+
+    fn conn(kind: SocketKind) -> Connection {
+        Connection::new(config(kind))
+    }
+
+    /// Takes up to `max` pending bytes from `c`'s transmit queue.
+    fn take_transmit(c: &mut Connection, max: usize) -> Vec<u8> {
+        let mut slots = [IoSlice::new(&[]); 16];
+        let n = c.transmit_slices(&mut slots);
+        let mut out: Vec<u8> = slots[..n].iter().flat_map(|s| s.iter().copied()).collect();
+        out.truncate(max);
+        c.advance_transmit(out.len());
+        out
+    }
+
+    fn take_all(c: &mut Connection) -> Vec<u8> {
+        let mut out = Vec::new();
+        while c.pending_transmit() > 0 {
+            out.extend(take_transmit(c, usize::MAX));
+        }
+        out
+    }
+
+    fn events(c: &mut Connection) -> Vec<Event> {
+        std::iter::from_fn(|| c.poll_event()).collect()
+    }
+
+    /// Two connections joined in memory.
+    struct Pair {
+        a: Connection,
+        b: Connection,
+        a_in: BytesMut,
+        b_in: BytesMut,
+        a_err: Option<ProtocolError>,
+        b_err: Option<ProtocolError>,
+        /// Every byte `a` transmitted.
+        a_sent: Vec<u8>,
+    }
+
+    impl Pair {
+        fn new(a: ConnectionConfig, b: ConnectionConfig) -> Pair {
+            Pair {
+                a: Connection::new(a),
+                b: Connection::new(b),
+                a_in: BytesMut::new(),
+                b_in: BytesMut::new(),
+                a_err: None,
+                b_err: None,
+                a_sent: Vec::new(),
+            }
+        }
+
+        /// Moves bytes both ways, at most `chunk` per write, until quiet.
+        /// A side that errs still flushes what it queued (the ERROR command).
+        fn pump_chunked(&mut self, chunk: usize) {
+            loop {
+                let ab = take_transmit(&mut self.a, chunk);
+                let ba = take_transmit(&mut self.b, chunk);
+                self.a_sent.extend_from_slice(&ab);
+                if ab.is_empty() && ba.is_empty() {
+                    return;
+                }
+                if self.b_err.is_none() {
+                    self.b_in.extend_from_slice(&ab);
+                    self.b_err = self.b.handle_input(&mut self.b_in).err();
+                }
+                if self.a_err.is_none() {
+                    self.a_in.extend_from_slice(&ba);
+                    self.a_err = self.a.handle_input(&mut self.a_in).err();
+                }
+            }
+        }
+
+        fn pump(&mut self) {
+            self.pump_chunked(usize::MAX);
+        }
+    }
+
+    /// The bytes a peer of `socket_type` speaking 3.`minor` sends: greeting,
+    /// READY, then whatever `then` queues.
+    fn peer_stream(
+        minor: u8,
+        socket_type: &'static [u8],
+        then: impl FnOnce(&mut Encoder),
+    ) -> Vec<u8> {
+        let mut g = encode_greeting(&Null::NAME, false);
+        g[11] = minor;
+        let mut enc = Encoder::new();
+        enc.push_raw(&g);
+        Ready {
+            socket_type: Bytes::from_static(socket_type),
+            identity: None,
+        }
+        .encode(&mut enc);
+        then(&mut enc);
+        let mut out = Vec::new();
+        while enc.pending() > 0 {
+            let mut slots = [IoSlice::new(&[]); 16];
+            let n = enc.slices(&mut slots);
+            let v: Vec<u8> = slots[..n].iter().flat_map(|s| s.iter().copied()).collect();
+            enc.advance(v.len());
+            out.extend(v);
+        }
+        out
+    }
+
+    fn feed(c: &mut Connection, bytes: &[u8]) -> Result<(), ProtocolError> {
+        let mut input = BytesMut::from(bytes);
+        c.handle_input(&mut input)
+    }
+
+    /// A connection of `kind` that completed a handshake with a `peer` peer
+    /// (its own greeting and READY already drained).
+    fn ready_conn(kind: SocketKind, peer: &'static [u8], minor: u8) -> Connection {
+        let mut c = conn(kind);
+        feed(&mut c, &peer_stream(minor, peer, |_| {})).unwrap();
+        assert!(c.is_ready());
+        take_all(&mut c);
+        events(&mut c);
+        c
+    }
+
+    fn msg(frames: &[&[u8]]) -> Msg {
+        Msg::from_frames(frames.iter().map(|f| Bytes::copy_from_slice(f)))
+    }
+
+    // --- handshake ---------------------------------------------------------
+
+    #[test]
+    fn greeting_is_queued_at_once() {
+        let mut c = conn(Push);
+        assert_eq!(c.pending_transmit(), GREETING_LEN);
+        assert!(!c.is_ready());
+        let g = take_all(&mut c);
+        assert_eq!(g, encode_greeting(&Null::NAME, false));
+        assert_eq!(c.poll_event(), None);
+    }
+
+    #[test]
+    fn ready_is_sent_after_the_peer_greeting_with_socket_type_only_for_push() {
+        let mut c = conn(Push);
+        take_all(&mut c);
+        feed(&mut c, &encode_greeting(&Null::NAME, false)).unwrap();
+        let want = [
+            &b"\x04\x1a\x05READY"[..],
+            &metadata::encode(&[("Socket-Type", b"PUSH")]),
+        ]
+        .concat();
+        assert_eq!(take_all(&mut c), want);
+    }
+
+    #[test]
+    fn dealer_sends_its_identity_even_when_empty() {
+        let mut c = conn(Dealer);
+        take_all(&mut c);
+        feed(&mut c, &encode_greeting(&Null::NAME, false)).unwrap();
+        let wire = take_all(&mut c);
+        let meta = metadata::encode(&[("Socket-Type", b"DEALER"), ("Identity", b"")]);
+        assert_eq!(&wire[8..], &meta[..]);
+    }
+
+    #[test]
+    fn handshake_between_compatible_kinds_then_multipart_messages_flow() {
+        let mut p = Pair::new(config(Push), config(Pull));
+        p.pump();
+        assert_eq!((p.a_err.clone(), p.b_err.clone()), (None, None));
+        assert!(p.a.is_ready() && p.b.is_ready());
+        let ready = |k| {
+            Event::Ready(PeerInfo {
+                socket_kind: k,
+                routing_id: None,
+                minor_version: 1,
+            })
+        };
+        assert_eq!(events(&mut p.a), vec![ready(Pull)]);
+        assert_eq!(events(&mut p.b), vec![ready(Push)]);
+        let m1 = msg(&[b"a", b"", &[7; 300]]);
+        let m2 = msg(&[&[9; 5000]]);
+        p.a.send_message(m1.clone());
+        p.a.send_message(m2.clone());
+        p.pump();
+        assert_eq!(
+            events(&mut p.b),
+            vec![Event::Message(m1), Event::Message(m2)]
+        );
+    }
+
+    #[test]
+    fn handshake_one_byte_at_a_time() {
+        let mut p = Pair::new(config(Req), config(Rep));
+        p.pump_chunked(1);
+        assert!(p.a.is_ready() && p.b.is_ready());
+        p.a.send_message(msg(&[b"hello"]));
+        p.pump_chunked(1);
+        let ev = events(&mut p.b);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[1], Event::Message(msg(&[b"hello"])));
+    }
+
+    #[test]
+    fn router_learns_the_dealer_identity() {
+        let mut dealer = config(Dealer);
+        dealer.routing_id = Bytes::from_static(b"worker-1");
+        let mut p = Pair::new(dealer, config(Router));
+        p.pump();
+        let Some(Event::Ready(info)) = p.b.poll_event() else {
+            panic!("no Ready");
+        };
+        assert_eq!(info.routing_id.as_deref(), Some(&b"worker-1"[..]));
+        // An empty identity is no identity.
+        let Some(Event::Ready(info)) = p.a.poll_event() else {
+            panic!("no Ready");
+        };
+        assert_eq!(info.routing_id, None);
+    }
+
+    #[test]
+    fn incompatible_kinds_send_error_and_both_fail() {
+        let mut p = Pair::new(config(Push), config(Pub));
+        p.pump();
+        assert_eq!(
+            p.a_err,
+            Some(ProtocolError::IncompatibleSocketType {
+                ours: Push,
+                theirs: "PUB".into()
+            })
+        );
+        assert_eq!(
+            p.b_err,
+            Some(ProtocolError::IncompatibleSocketType {
+                ours: Pub,
+                theirs: "PUSH".into()
+            })
+        );
+        assert!(!p.a.is_ready() && !p.b.is_ready());
+        assert_eq!(events(&mut p.a), vec![]);
+        // The refusal went out on the wire after a's READY.
+        assert!(
+            p.a_sent
+                .ends_with(b"\x04\x1a\x05ERROR\x13Invalid socket type")
+        );
+        assert_eq!(p.a.pending_transmit(), 0);
+    }
+
+    #[test]
+    fn socket_type_peer_should_enforce_valid_type_by_returning_error_command() {
+        let mut c = conn(Push);
+        take_all(&mut c);
+        let err = feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap_err();
+        assert!(matches!(err, ProtocolError::IncompatibleSocketType { .. }));
+        let wire = take_all(&mut c);
+        // Our READY, then ERROR "Invalid socket type".
+        assert!(
+            wire.ends_with(b"\x04\x1a\x05ERROR\x13Invalid socket type"),
+            "{wire:?}"
+        );
+        // Dead: later input gets the same error.
+        assert_eq!(feed(&mut c, b"\x00\x00"), Err(err));
+    }
+
+    #[test]
+    fn unknown_socket_type_is_incompatible() {
+        let mut c = conn(Pull);
+        let err = feed(&mut c, &peer_stream(1, b"push", |_| {})).unwrap_err();
+        assert_eq!(
+            err,
+            ProtocolError::IncompatibleSocketType {
+                ours: Pull,
+                theirs: "push".into()
+            }
+        );
+    }
+
+    #[test]
+    fn peer_error_during_handshake_is_fatal() {
+        let mut bytes = encode_greeting(&Null::NAME, false).to_vec();
+        bytes.extend_from_slice(b"\x04\x0b\x05ERROR\x04nope");
+        assert_eq!(
+            feed(&mut conn(Push), &bytes),
+            Err(ProtocolError::PeerError("nope".into()))
+        );
+    }
+
+    #[test]
+    fn null_handshake_other_commands_before_ready_are_unexpected() {
+        let mut bytes = encode_greeting(&Null::NAME, false).to_vec();
+        bytes.extend_from_slice(b"\x04\x07\x04PING\x00\x00");
+        assert_eq!(
+            feed(&mut conn(Push), &bytes),
+            Err(ProtocolError::UnexpectedCommand("PING".into()))
+        );
+    }
+
+    #[test]
+    fn messages_only_after_handshake_complete() {
+        let mut bytes = encode_greeting(&Null::NAME, false).to_vec();
+        bytes.extend_from_slice(b"\x00\x02hi");
+        assert_eq!(
+            feed(&mut conn(Pull), &bytes),
+            Err(ProtocolError::MessageBeforeReady)
+        );
+    }
+
+    #[test]
+    fn second_ready_is_unexpected() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        let again = peer_stream(1, b"PUSH", |_| {});
+        assert_eq!(
+            feed(&mut c, &again[GREETING_LEN..]),
+            Err(ProtocolError::UnexpectedCommand("READY".into()))
+        );
+    }
+
+    #[test]
+    fn greeting_errors_surface_through_the_connection() {
+        let mut c = conn(Push);
+        assert_eq!(feed(&mut c, b"G"), Err(ProtocolError::BadSignature));
+        let mut g = encode_greeting(&crate::zmtp::greeting::mechanism_name("CURVE"), false);
+        g[11] = 1;
+        assert!(matches!(
+            feed(&mut conn(Push), &g),
+            Err(ProtocolError::MechanismMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn greeting_split_at_every_byte_through_the_connection() {
+        let stream = peer_stream(1, b"PULL", |_| {});
+        let mut c = conn(Push);
+        let mut input = BytesMut::new();
+        for &b in &stream {
+            input.put_u8(b);
+            c.handle_input(&mut input).unwrap();
+        }
+        assert!(c.is_ready());
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn zmtp30_peer_messages_in_the_same_read_as_ready() {
+        let stream = peer_stream(0, b"PUSH", |e| {
+            e.push_frame(true, &Bytes::from_static(b"x"));
+            e.push_frame(false, &Bytes::from_static(b"y"));
+        });
+        let mut c = conn(Pull);
+        feed(&mut c, &stream).unwrap();
+        assert_eq!(
+            events(&mut c),
+            vec![
+                Event::Ready(PeerInfo {
+                    socket_kind: Push,
+                    routing_id: None,
+                    minor_version: 0
+                }),
+                Event::Message(msg(&[b"x", b"y"]))
+            ]
+        );
+    }
+
+    // --- traffic -----------------------------------------------------------
+
+    #[test]
+    fn ping_is_answered_with_pong_echoing_the_context() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        feed(&mut c, b"\x04\x0a\x04PING\x00\x64abc").unwrap();
+        assert_eq!(take_all(&mut c), b"\x04\x08\x04PONGabc");
+        // Context over 16 octets: still a reply, echoing the first 16.
+        let mut ping = b"\x04\x1b\x04PING\x00\x00".to_vec();
+        ping.extend_from_slice(b"0123456789abcdefXYZ!");
+        feed(&mut c, &ping).unwrap();
+        assert_eq!(take_all(&mut c), b"\x04\x15\x04PONG0123456789abcdef");
+        assert_eq!(events(&mut c), vec![]);
+    }
+
+    #[test]
+    fn ping_without_ttl_is_malformed() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        assert!(matches!(
+            feed(&mut c, b"\x04\x06\x04PING\x00"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+    }
+
+    #[test]
+    fn pong_and_unknown_commands_are_ignored() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        feed(&mut c, b"\x04\x05\x04PONG\x04\x06\x04JOINg\x00\x01m").unwrap();
+        assert_eq!(events(&mut c), vec![Event::Message(msg(&[b"m"]))]);
+        assert_eq!(c.pending_transmit(), 0);
+    }
+
+    #[test]
+    fn peer_error_after_handshake_is_fatal() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        assert_eq!(
+            feed(&mut c, b"\x04\x08\x05ERROR\x01x"),
+            Err(ProtocolError::PeerError("x".into()))
+        );
+    }
+
+    #[test]
+    fn commands_between_frames_keep_the_partial_message() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        feed(&mut c, b"\x01\x01a\x04\x07\x04PING\x00\x00\x00\x01b").unwrap();
+        assert_eq!(events(&mut c), vec![Event::Message(msg(&[b"a", b"b"]))]);
+        assert_eq!(take_all(&mut c), b"\x04\x05\x04PONG");
+    }
+
+    #[test]
+    fn malformed_command_body_after_ready() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        assert!(matches!(
+            feed(&mut c, b"\x04\x02\x05R"),
+            Err(ProtocolError::MalformedCommand(_))
+        ));
+    }
+
+    #[test]
+    fn reserved_flags_after_handshake() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        assert_eq!(
+            feed(&mut c, b"\x08\x00"),
+            Err(ProtocolError::ReservedFlags(0x08))
+        );
+    }
+
+    #[test]
+    fn sub_sends_subscribe_and_cancel_commands_to_a_31_pub() {
+        let mut p = Pair::new(config(Sub), config(Pub));
+        p.pump();
+        events(&mut p.a);
+        events(&mut p.b);
+        p.a.send_message(Msg::from(&b"\x01news"[..]));
+        p.a.send_message(Msg::from(&b"\x00news"[..]));
+        // Not a subscription (two frames; other first byte): plain data.
+        p.a.send_message(msg(&[b"\x01a", b"b"]));
+        let wire = take_all(&mut p.a);
+        let want = [
+            &b"\x04\x0e\x09SUBSCRIBEnews"[..],
+            b"\x04\x0b\x06CANCELnews",
+            b"\x01\x02\x01a\x00\x01b",
+        ]
+        .concat();
+        assert_eq!(wire, want);
+        p.b_in.extend_from_slice(&wire);
+        p.b.handle_input(&mut p.b_in).unwrap();
+        assert_eq!(
+            events(&mut p.b),
+            vec![
+                Event::Message(msg(&[b"\x01news"])),
+                Event::Message(msg(&[b"\x00news"])),
+                Event::Message(msg(&[b"\x01a", b"b"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn sub_sends_subscriptions_as_messages_to_a_30_pub() {
+        let mut c = ready_conn(Sub, b"PUB", 0);
+        c.send_message(Msg::from(&b"\x01news"[..]));
+        c.send_message(Msg::from(&b"\x00"[..]));
+        assert_eq!(take_all(&mut c), b"\x00\x05\x01news\x00\x01\x00");
+    }
+
+    #[test]
+    fn xsub_also_translates_and_empty_topic_works() {
+        let mut c = ready_conn(XSub, b"XPUB", 1);
+        c.send_message(Msg::from(&b"\x01"[..]));
+        assert_eq!(take_all(&mut c), b"\x04\x0a\x09SUBSCRIBE");
+    }
+
+    #[test]
+    fn subscriptions_never_surface_as_data_on_non_publishers() {
+        let mut c = ready_conn(Sub, b"PUB", 1);
+        feed(&mut c, b"\x04\x0c\x09SUBSCRIBEab\x04\x07\x06CANCEL").unwrap();
+        assert_eq!(events(&mut c), vec![]);
+        let mut c = ready_conn(XPub, b"SUB", 1);
+        feed(&mut c, b"\x04\x0c\x09SUBSCRIBEab").unwrap();
+        assert_eq!(events(&mut c), vec![Event::Message(msg(&[b"\x01ab"]))]);
+    }
+
+    // --- limits ------------------------------------------------------------
+
+    #[test]
+    fn long_frame_claiming_4gib_with_max_msg_size_is_refused_at_once() {
+        let mut cfg = config(Pull);
+        cfg.max_msg_size = Some(1 << 20);
+        let mut c = Connection::new(cfg);
+        feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
+        let err = feed(&mut c, b"\x02\x00\x00\x00\x01\x00\x00\x00\x000123456789").unwrap_err();
+        assert_eq!(
+            err,
+            ProtocolError::MessageTooLarge {
+                size: 1 << 32,
+                max: 1 << 20
+            }
+        );
+    }
+
+    #[test]
+    fn long_frame_claiming_4gib_unlimited_holds_only_what_arrived() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        let mut input = BytesMut::with_capacity(32);
+        input.extend_from_slice(b"\x02\x00\x00\x00\x01\x00\x00\x00\x00");
+        input.extend_from_slice(b"0123456789");
+        let cap = input.capacity();
+        c.handle_input(&mut input).unwrap();
+        assert_eq!(input.len(), 19);
+        assert_eq!(input.capacity(), cap);
+        assert_eq!(c.poll_event(), None);
+    }
+
+    #[test]
+    fn long_frame_of_2_pow_63_is_refused() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        assert!(matches!(
+            feed(&mut c, b"\x02\x80\x00\x00\x00\x00\x00\x00\x00"),
+            Err(ProtocolError::MessageTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn huge_command_is_refused_at_once() {
+        let mut c = ready_conn(Pull, b"PUSH", 1);
+        assert!(matches!(
+            feed(&mut c, b"\x06\x00\x00\x00\x01\x00\x00\x00\x00"),
+            Err(ProtocolError::CommandTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn small_max_msg_size_still_admits_ready() {
+        let mut cfg = config(Pull);
+        cfg.max_msg_size = Some(4);
+        let mut c = Connection::new(cfg);
+        feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
+        assert!(c.is_ready());
+        assert!(matches!(
+            feed(&mut c, b"\x00\x05abcde"),
+            Err(ProtocolError::MessageTooLarge { size: 5, max: 4 })
+        ));
+    }
+
+    // --- truncation, splitting, fuzzing -------------------------------------
+
+    /// A valid stream from a PUSH peer: greeting, READY, messages mixed with
+    /// PING/PONG/unknown commands, short and long frames.
+    fn valid_stream() -> Vec<u8> {
+        peer_stream(1, b"PUSH", |e| {
+            e.push_frame(false, &Bytes::from_static(b"one"));
+            e.push_frame(true, &Bytes::from_static(b""));
+            Ping {
+                ttl: 1,
+                context: Bytes::from_static(b"c"),
+            }
+            .encode(e);
+            e.push_frame(false, &Bytes::from(vec![5u8; 300]));
+            e.push_command(b"X-CMD", &[b"zz"]);
+            e.push_frame(true, &Bytes::from(vec![6u8; 3000]));
+            e.push_frame(true, &Bytes::from_static(b"a"));
+            e.push_frame(false, &Bytes::from_static(b"b"));
+            Pong {
+                context: Bytes::new(),
+            }
+            .encode(e);
+            e.push_frame(false, &Bytes::from_static(b"last"));
+        })
+    }
+
+    fn run(bytes: &[u8]) -> (Vec<Event>, Result<(), ProtocolError>) {
+        let mut c = conn(Pull);
+        let r = feed(&mut c, bytes);
+        (events(&mut c), r)
+    }
+
+    #[test]
+    fn valid_stream_decodes_fully() {
+        let (ev, r) = run(&valid_stream());
+        r.unwrap();
+        assert_eq!(ev.len(), 1 + 4);
+        assert_eq!(ev[4], Event::Message(msg(&[b"last"])));
+    }
+
+    #[test]
+    fn every_truncation_yields_a_prefix_of_the_events() {
+        let stream = valid_stream();
+        let (full, _) = run(&stream);
+        for n in 0..=stream.len() {
+            let (ev, r) = run(&stream[..n]);
+            assert_eq!(r, Ok(()), "prefix {n}");
+            assert_eq!(&full[..ev.len()], &ev[..], "prefix {n}");
+        }
+    }
+
+    #[test]
+    fn every_split_into_two_feeds_yields_the_same_events() {
+        let stream = valid_stream();
+        let (full, _) = run(&stream);
+        for n in 0..=stream.len() {
+            let mut c = conn(Pull);
+            let mut input = BytesMut::from(&stream[..n]);
+            c.handle_input(&mut input).unwrap();
+            input.extend_from_slice(&stream[n..]);
+            c.handle_input(&mut input).unwrap();
+            assert!(input.is_empty());
+            assert_eq!(events(&mut c), full, "split at {n}");
+        }
+    }
+
+    /// Feeds `bytes` in chunks of the given sizes (cycled); checks the
+    /// contract: no panic, a dead connection stays dead with the same error.
+    fn feed_chunked(bytes: &[u8], chunks: &[usize]) {
+        let mut c = conn(Pull);
+        let mut input = BytesMut::new();
+        let mut pos = 0;
+        let mut i = 0;
+        while pos < bytes.len() {
+            let n = chunks
+                .get(i % chunks.len().max(1))
+                .copied()
+                .unwrap_or(1)
+                .max(1);
+            let end = (pos + n).min(bytes.len());
+            input.extend_from_slice(&bytes[pos..end]);
+            pos = end;
+            i += 1;
+            if let Err(e) = c.handle_input(&mut input) {
+                assert_eq!(c.handle_input(&mut input), Err(e));
+                assert!(!c.is_ready());
+                return;
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+            chunks in proptest::collection::vec(1usize..64, 1..8),
+        ) {
+            feed_chunked(&bytes, &chunks);
+            // And after a valid greeting, so the frame decoder sees them.
+            let mut with_greeting = encode_greeting(&Null::NAME, false).to_vec();
+            with_greeting.extend_from_slice(&bytes);
+            feed_chunked(&with_greeting, &chunks);
+            // And after a valid handshake.
+            let mut after_ready = peer_stream(1, b"PUSH", |_| {});
+            after_ready.extend_from_slice(&bytes);
+            feed_chunked(&after_ready, &chunks);
+        }
+
+        #[test]
+        fn mutated_valid_streams_never_panic(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..6),
+            chunks in proptest::collection::vec(1usize..200, 1..8),
+        ) {
+            let mut bytes = valid_stream();
+            for (at, byte, op) in edits {
+                let at = at % (bytes.len() + 1);
+                match op {
+                    0 if at < bytes.len() => bytes[at] = byte,
+                    1 => bytes.insert(at, byte),
+                    _ => bytes.truncate(at.max(GREETING_LEN)),
+                }
+            }
+            feed_chunked(&bytes, &chunks);
+        }
+
+        #[test]
+        fn random_multipart_messages_round_trip(
+            msgs in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof![
+                        proptest::collection::vec(any::<u8>(), 0..20),
+                        proptest::collection::vec(any::<u8>(), 250..260),
+                        proptest::collection::vec(any::<u8>(), 2040..2100),
+                    ],
+                    1..5,
+                ),
+                1..12,
+            ),
+            chunk in 1usize..5000,
+        ) {
+            let mut p = Pair::new(config(Dealer), config(Router));
+            p.pump_chunked(chunk);
+            prop_assert!(p.a.is_ready() && p.b.is_ready());
+            events(&mut p.b);
+            let sent: Vec<Msg> = msgs
+                .into_iter()
+                .map(|frames| Msg::from_frames(frames.into_iter().map(Bytes::from)))
+                .collect();
+            for m in &sent {
+                p.a.send_message(m.clone());
+            }
+            p.pump_chunked(chunk);
+            prop_assert_eq!(p.a_err.clone(), None);
+            prop_assert_eq!(p.b_err.clone(), None);
+            let got: Vec<Event> = events(&mut p.b);
+            let want: Vec<Event> = sent.into_iter().map(Event::Message).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn error_command_type_is_reused_for_our_refusal() {
+        // The ERROR we send decodes as ERROR (guards the shared helper).
+        let e = ErrorCmd::decode(&Bytes::from_static(b"\x13Invalid socket type")).unwrap();
+        assert_eq!(e.reason_lossy(), "Invalid socket type");
     }
 }

@@ -55,7 +55,8 @@ impl FrameDecoder {
     pub(crate) fn new(max_msg_size: Option<u64>, max_command_size: u64) -> FrameDecoder {
         FrameDecoder {
             max_msg_size,
-            max_command_size,
+            // Whatever the configuration, no frame exceeds 2^63-1 octets.
+            max_command_size: max_command_size.min(MAX_FRAME_BODY),
             msg_size: 0,
             msg_frames: 0,
         }
@@ -344,7 +345,10 @@ mod tests {
 
     #[test]
     fn empty_body() {
-        let (f, rest) = decode_all(&mut decoder(), b"\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00");
+        let (f, rest) = decode_all(
+            &mut decoder(),
+            b"\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00",
+        );
         assert_eq!(f, vec![frame(false, false, b""), frame(false, false, b"")]);
         assert!(rest.is_empty());
     }
@@ -365,7 +369,10 @@ mod tests {
 
     #[test]
     fn long_form_with_small_size_is_accepted() {
-        let (f, _) = decode_all(&mut decoder(), b"\x03\x00\x00\x00\x00\x00\x00\x00\x02hi\x02\x00\x00\x00\x00\x00\x00\x00\x00");
+        let (f, _) = decode_all(
+            &mut decoder(),
+            b"\x03\x00\x00\x00\x00\x00\x00\x00\x02hi\x02\x00\x00\x00\x00\x00\x00\x00\x00",
+        );
         assert_eq!(f, vec![frame(true, false, b"hi"), frame(false, false, b"")]);
     }
 
@@ -379,7 +386,13 @@ mod tests {
         assert_eq!(&wire[257..266], b"\x02\x00\x00\x00\x00\x00\x00\x01\x00");
         assert_eq!(wire.len(), 2 + 255 + 9 + 256);
         let (f, rest) = decode_all(&mut decoder(), &wire);
-        assert_eq!(f, vec![frame(true, false, &[1; 255]), frame(false, false, &[2; 256])]);
+        assert_eq!(
+            f,
+            vec![
+                frame(true, false, &[1; 255]),
+                frame(false, false, &[2; 256])
+            ]
+        );
         assert!(rest.is_empty());
     }
 
@@ -431,7 +444,10 @@ mod tests {
         input.extend_from_slice(&[0; 10]);
         assert_eq!(
             dec.decode(&mut input),
-            Err(ProtocolError::MessageTooLarge { size: 1 << 32, max: 100 })
+            Err(ProtocolError::MessageTooLarge {
+                size: 1 << 32,
+                max: 100
+            })
         );
     }
 
@@ -505,7 +521,9 @@ mod tests {
         }
         assert_eq!(
             dec.decode(&mut input),
-            Err(ProtocolError::TooManyFrames { max: MAX_FRAMES_PER_MESSAGE })
+            Err(ProtocolError::TooManyFrames {
+                max: MAX_FRAMES_PER_MESSAGE
+            })
         );
     }
 
@@ -515,8 +533,11 @@ mod tests {
         enc.push_frame(true, &Bytes::from_static(b"a"));
         enc.push_frame(false, &Bytes::new());
         enc.push_command(b"PING", &[b"\x00\x0a", b"ctx"]);
-        assert_eq!(queued(&enc), b"\x01\x01a\x00\x00\x04\x0a\x04PING\x00\x0actx");
-        assert_eq!(enc.pending(), 18);
+        assert_eq!(
+            queued(&enc),
+            b"\x01\x01a\x00\x00\x04\x0a\x04PING\x00\x0actx"
+        );
+        assert_eq!(enc.pending(), 17);
     }
 
     #[test]

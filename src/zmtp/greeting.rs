@@ -88,10 +88,9 @@ pub(crate) fn check(
     // only: no downgrade to ZMTP 1.0/2.0 (it would turn HTTP or TLS bytes into
     // messages), and a major version above 3 promises nothing we understand.
     // Both octets are needed to report the version, so wait for the minor.
-    let (Some(&major), Some(&minor)) = (
-        buf.get(VERSION_MAJOR_OFFSET),
-        buf.get(VERSION_MINOR_OFFSET),
-    ) else {
+    let (Some(&major), Some(&minor)) =
+        (buf.get(VERSION_MAJOR_OFFSET), buf.get(VERSION_MINOR_OFFSET))
+    else {
         return Ok(None);
     };
     if major != VERSION_MAJOR {
@@ -149,20 +148,32 @@ mod tests {
             assert_eq!(check(&g[..n], &NULL, "NULL"), Ok(None), "prefix {n}");
         }
         let got = check(&g, &NULL, "NULL").unwrap().unwrap();
-        assert_eq!(got, PeerGreeting { minor: 1, as_server: false });
+        assert_eq!(
+            got,
+            PeerGreeting {
+                minor: 1,
+                as_server: false
+            }
+        );
     }
 
     #[test]
     fn signature_first_octet_is_ff_rejected_at_byte_zero() {
         assert_eq!(check(b"G", &NULL, "NULL"), Err(ProtocolError::BadSignature));
-        assert_eq!(check(&[0x16], &NULL, "NULL"), Err(ProtocolError::BadSignature));
+        assert_eq!(
+            check(&[0x16], &NULL, "NULL"),
+            Err(ProtocolError::BadSignature)
+        );
     }
 
     #[test]
     fn signature_last_octet_low_bit_must_be_set() {
         let mut g = valid(1);
         g[SIGNATURE_END] = 0x7E;
-        assert_eq!(check(&g[..10], &NULL, "NULL"), Err(ProtocolError::BadSignature));
+        assert_eq!(
+            check(&g[..10], &NULL, "NULL"),
+            Err(ProtocolError::BadSignature)
+        );
     }
 
     #[test]
@@ -206,7 +217,10 @@ mod tests {
         g[MECHANISM_OFFSET..MECHANISM_OFFSET + 5].copy_from_slice(b"PLAIN");
         assert_eq!(
             check(&g[..32], &NULL, "NULL"),
-            Err(ProtocolError::MechanismMismatch { ours: "NULL", theirs: "PLAIN".into() })
+            Err(ProtocolError::MechanismMismatch {
+                ours: "NULL",
+                theirs: "PLAIN".into()
+            })
         );
         // Same prefix, trailing garbage inside the 20 octets.
         let mut g = valid(1);

@@ -15,6 +15,9 @@ use super::wire::MAX_PROPERTIES;
 /// "The value SHALL be 0 to 2,147,483,647 (2^31-1 or INT32_MAX in C/C++) octets."
 const MAX_VALUE_LEN: usize = i32::MAX as usize;
 
+/// One property: `(name, value)`.
+pub(crate) type Property<'a> = (&'a [u8], &'a [u8]);
+
 /// Iterates over the properties of a metadata block, checking each as it goes.
 ///
 /// Yields `Err` once (then stops) on the first malformed property, and when
@@ -34,7 +37,7 @@ impl<'a> Properties<'a> {
         }
     }
 
-    fn fail(&mut self, why: &'static str) -> Option<Result<(&'a [u8], &'a [u8]), ProtocolError>> {
+    fn fail(&mut self, why: &'static str) -> Option<Result<Property<'a>, ProtocolError>> {
         self.rest = &[];
         Some(Err(ProtocolError::MalformedMetadata(why)))
     }
@@ -42,7 +45,7 @@ impl<'a> Properties<'a> {
 
 impl<'a> Iterator for Properties<'a> {
     /// `(name, value)`.
-    type Item = Result<(&'a [u8], &'a [u8]), ProtocolError>;
+    type Item = Result<Property<'a>, ProtocolError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let (&name_len, after) = self.rest.split_first()?;
@@ -100,7 +103,9 @@ pub(crate) fn encode(properties: &[(&str, &[u8])]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn parse(bytes: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ProtocolError> {
+    type Owned = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn parse(bytes: &[u8]) -> Result<Owned, ProtocolError> {
         Properties::new(bytes)
             .map(|p| p.map(|(n, v)| (n.to_vec(), v.to_vec())))
             .collect()
@@ -129,22 +134,34 @@ mod tests {
 
     #[test]
     fn zero_sized_names_are_not_valid() {
-        assert!(matches!(parse(b"\x00\x00\x00\x00\x00"), Err(ProtocolError::MalformedMetadata(_))));
+        assert!(matches!(
+            parse(b"\x00\x00\x00\x00\x00"),
+            Err(ProtocolError::MalformedMetadata(_))
+        ));
     }
 
     #[test]
     fn name_must_fit_in_the_body() {
-        assert!(matches!(parse(b"\x05abc"), Err(ProtocolError::MalformedMetadata(_))));
+        assert!(matches!(
+            parse(b"\x05abc"),
+            Err(ProtocolError::MalformedMetadata(_))
+        ));
     }
 
     #[test]
     fn value_size_field_shall_be_four_octets() {
-        assert!(matches!(parse(b"\x01a\x00\x00\x00"), Err(ProtocolError::MalformedMetadata(_))));
+        assert!(matches!(
+            parse(b"\x01a\x00\x00\x00"),
+            Err(ProtocolError::MalformedMetadata(_))
+        ));
     }
 
     #[test]
     fn value_larger_than_what_remains_is_refused() {
-        assert!(matches!(parse(b"\x01a\x00\x00\x00\x05abcd"), Err(ProtocolError::MalformedMetadata(_))));
+        assert!(matches!(
+            parse(b"\x01a\x00\x00\x00\x05abcd"),
+            Err(ProtocolError::MalformedMetadata(_))
+        ));
         assert!(matches!(
             parse(b"\x01a\xff\xff\xff\xffabcd"),
             Err(ProtocolError::MalformedMetadata(_))
@@ -153,7 +170,10 @@ mod tests {
 
     #[test]
     fn trailing_bytes_are_an_incomplete_property() {
-        assert!(matches!(parse(b"\x01a\x00\x00\x00\x00\x01"), Err(ProtocolError::MalformedMetadata(_))));
+        assert!(matches!(
+            parse(b"\x01a\x00\x00\x00\x00\x01"),
+            Err(ProtocolError::MalformedMetadata(_))
+        ));
     }
 
     #[test]

@@ -1,7 +1,17 @@
 //! ZMTP 3.1 (RFC 37, accepting RFC 23's 3.0 peers) as a sans-IO state machine:
 //! bytes in, events out, bytes to transmit. Nothing here touches a socket,
 //! a clock or a thread.
+//!
+//! Layers, bottom up: [`wire`] constants and limits; [`greeting`]; [`frame`]
+//! (decoder and transmit queue); [`metadata`] and [`command`] codecs;
+//! [`mechanism`] handshakes; [`connection`] ties them together.
 
+mod command;
 pub(crate) mod connection;
+mod frame;
+mod greeting;
+mod mechanism;
+mod metadata;
+mod wire;
 
 pub(crate) use connection::{Connection, ConnectionConfig, Event, PeerInfo};

@@ -1,7 +1,8 @@
 //! Security mechanisms. Each runs the command handshake that follows the
-//! greeting and ends with the peer's metadata; only NULL exists so far
-//! (PLAIN and CURVE would sit beside it and reuse [`peer_info`] and
-//! [`unexpected`]).
+//! greeting and ends with the peer's metadata. Only NULL exists so far, and
+//! its handshake is a single step; PLAIN and CURVE, which take several, would
+//! sit beside it, return their next state by value from each command, and
+//! reuse [`peer_info`] and [`unexpected`].
 
 pub(crate) mod null;
 
@@ -11,16 +12,6 @@ use crate::socket_types::SocketKind;
 use super::command::{self, RawCommand, Ready};
 use super::connection::PeerInfo;
 use super::frame::Encoder;
-
-/// What one handshake command led to. The handshake state `M` is consumed by
-/// value and handed back while the handshake goes on.
-#[derive(Debug)]
-pub(crate) enum Step<M> {
-    /// The handshake continues in this state.
-    Continue(M),
-    /// The handshake is complete: traffic may flow.
-    Done(PeerInfo),
-}
 
 /// What a mechanism needs to know about the connection to judge the peer.
 #[derive(Clone, Copy, Debug)]

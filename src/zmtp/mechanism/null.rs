@@ -12,12 +12,14 @@ use crate::error::ProtocolError;
 
 use super::super::command::{self, RawCommand, Ready};
 use super::super::connection::ConnectionConfig;
+use super::super::connection::PeerInfo;
 use super::super::frame::Encoder;
 use super::super::greeting::{MechanismName, mechanism_name};
-use super::{HandshakeContext, Step, peer_info, unexpected};
+use super::{HandshakeContext, peer_info, unexpected};
 
 /// The NULL handshake after the greetings: our READY is queued and we wait
-/// for the peer's. Consumed by value by [`Null::handle_command`].
+/// for the peer's. Consumed by value by [`Null::handle_command`], whose one
+/// successful outcome is the end of the handshake.
 #[derive(Debug)]
 pub(crate) struct Null {
     _waiting_for_ready: (),
@@ -39,9 +41,7 @@ impl Null {
         let kind = config.socket_kind;
         Ready {
             socket_type: Bytes::from_static(kind.as_str().as_bytes()),
-            identity: kind
-                .sends_identity()
-                .then(|| config.routing_id.clone()),
+            identity: kind.sends_identity().then(|| config.routing_id.clone()),
         }
         .encode(enc);
         Null {
@@ -55,12 +55,12 @@ impl Null {
         raw: RawCommand,
         ctx: HandshakeContext,
         enc: &mut Encoder,
-    ) -> Result<Step<Null>, ProtocolError> {
+    ) -> Result<PeerInfo, ProtocolError> {
         match &raw.name[..] {
             // "The server SHOULD parse, and MAY validate the READY command."
             Ready::NAME => {
                 let ready = Ready::decode(&raw.data)?;
-                Ok(Step::Done(peer_info(ready, ctx, enc)?))
+                peer_info(ready, ctx, enc)
             }
             // "The peer SHALL treat an incoming ERROR command as fatal."
             command::Error::NAME => {
