@@ -190,7 +190,7 @@ mod tests {
         let got: Vec<&[u8]> = m.frames().map(|f| &f[..]).collect();
         assert_eq!(got, vec![&b"a"[..], b"b", b"c", b"d"]);
         assert_eq!(m.frames().len(), 4);
-        assert_eq!(m.frames().rev().next().map(|f| &f[..]), Some(&b"d"[..]));
+        assert_eq!(m.frames().next_back().map(|f| &f[..]), Some(&b"d"[..]));
         assert_eq!(m.size(), 4);
         assert_eq!(m.clone().into_frames().len(), 4);
     }

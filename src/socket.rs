@@ -213,6 +213,9 @@ struct Bound {
     resolved: String,
 }
 
+/// `Send` but not `Sync` (the `Cell`); `fn() -> T` so `T` need not be anything.
+type TypeMarker<T> = (fn() -> T, Cell<()>);
+
 /// A socket of type `T` (see [`Push`], [`Pull`], [`Pub`], [`Sub`], [`Req`],
 /// [`Rep`]). It can be moved to another thread but not shared between
 /// threads, like a libzmq socket. Dropping it closes it: queued messages
@@ -243,8 +246,7 @@ pub struct Socket<T: SocketType> {
     last_endpoint: Option<String>,
     /// Keeps the context (and so the reactor) alive while the socket lives.
     _context: Context,
-    /// `Send` but not `Sync`; `fn() -> T` so `T` need not be anything.
-    _type: PhantomData<(fn() -> T, Cell<()>)>,
+    _type: PhantomData<TypeMarker<T>>,
 }
 
 impl<T: SocketType> Socket<T> {

@@ -175,7 +175,8 @@ struct Listener {
 #[derive(Debug)]
 enum Entry {
     Listener(Listener),
-    Session(Session),
+    /// Boxed: a session holds a whole protocol state and is far larger than a listener.
+    Session(Box<Session>),
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -299,7 +300,7 @@ impl Reactor {
                 options,
             } => {
                 let pipe_id = pipe.id();
-                let token = self.entries.insert(Entry::Session(Session {
+                let token = self.entries.insert(Entry::Session(Box::new(Session {
                     socket_id,
                     socket,
                     options,
@@ -311,7 +312,7 @@ impl Reactor {
                     },
                     engine: None,
                     lingering: false,
-                }));
+                })));
                 self.ctx.pipes.insert(pipe_id, token);
                 self.start_connect(token);
             }
@@ -325,7 +326,7 @@ impl Reactor {
                 for listener in listeners {
                     self.remove_entry(listener);
                     let accepted = self.entries.tokens_where(|e| {
-                        matches!(e, Entry::Session(Session { origin: Origin::Accepted { listener: l }, .. }) if *l == listener)
+                        matches!(e, Entry::Session(s) if matches!(s.origin, Origin::Accepted { listener: l } if l == listener))
                     });
                     for token in accepted {
                         self.remove_entry(token);
@@ -470,7 +471,7 @@ impl Reactor {
                 engine: Some(Engine::new(stream, config, false)),
                 lingering: false,
             };
-            let session_token = self.entries.insert(Entry::Session(session));
+            let session_token = self.entries.insert(Entry::Session(Box::new(session)));
             if self.register_session(session_token) {
                 self.drive(session_token, true, true);
             }
