@@ -338,9 +338,10 @@ impl<T: SocketType> Socket<T> {
             .position(|b| b.given == endpoint || b.resolved == endpoint)
             .ok_or_else(|| Error::EndpointNotFound(endpoint.to_owned()))?;
         let bound = self.binds.remove(i);
-        self.reactor.send(Command::Unbind {
+        self.reactor_call(|done| Command::Unbind {
             socket_id: self.id,
             endpoint: bound.resolved,
+            done,
         });
         Ok(())
     }
@@ -357,6 +358,15 @@ impl<T: SocketType> Socket<T> {
         self.routing.detach(pipe);
         self.reactor.send(Command::Disconnect { pipe });
         Ok(())
+    }
+
+    /// Sends a command and waits until the reactor has carried it out. If the
+    /// reactor is gone (it cannot be while this socket holds the context,
+    /// short of a panic there), the sender is dropped and this returns.
+    fn reactor_call(&self, command: impl FnOnce(crate::reactor::Done) -> Command) {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        self.reactor.send(command(done));
+        let _ = wait.recv();
     }
 
     /// The endpoint of the last bind (resolved) or connect (ZMQ_LAST_ENDPOINT).
@@ -602,9 +612,12 @@ impl<T: SocketType> Drop for Socket<T> {
             mailbox.closed = true;
             mailbox.events.clear();
         }
-        self.reactor.send(Command::Close {
+        // Waits only until the listeners are closed, so their ports can be
+        // bound again at once; lingering goes on in the reactor.
+        self.reactor_call(|done| Command::Close {
             socket_id: self.id,
             linger: self.options.linger,
+            done,
         });
     }
 }

@@ -48,23 +48,31 @@ pub(crate) enum Command {
         pipe: Arc<Pipe>,
         options: Arc<Options>,
     },
-    /// Close a listener and the connections it accepted.
+    /// Close a listener and the connections it accepted; `done` is signalled
+    /// once the port is free again.
     Unbind {
         socket_id: SocketId,
         endpoint: String,
+        done: Done,
     },
     /// Drop a connect session.
     Disconnect { pipe: PipeId },
     /// A pipe's socket side made progress (queued output or drained input).
     Activate(PipeId),
-    /// The socket is closed: deliver what is queued within `linger`, then drop everything.
+    /// The socket is closed: deliver what is queued within `linger`, then drop
+    /// everything. `done` is signalled once its listeners are closed (not
+    /// when lingering ends), so the ports can be bound again at once.
     Close {
         socket_id: SocketId,
         linger: Option<Duration>,
+        done: Done,
     },
     /// The context is going: exit once every closed socket has lingered.
     Shutdown,
 }
+
+/// Signalled by the reactor when a command has taken effect.
+pub(crate) type Done = std::sync::mpsc::SyncSender<()>;
 
 /// The part of a reactor other threads hold.
 #[derive(Debug)]
@@ -319,6 +327,7 @@ impl Reactor {
             Command::Unbind {
                 socket_id,
                 endpoint,
+                done,
             } => {
                 let listeners = self.entries.tokens_where(|e| {
                     matches!(e, Entry::Listener(l) if l.socket_id == socket_id && l.endpoint == endpoint)
@@ -332,6 +341,8 @@ impl Reactor {
                         self.remove_entry(token);
                     }
                 }
+                // The caller may have stopped waiting; nothing to do then.
+                let _ = done.send(());
             }
             Command::Disconnect { pipe } => {
                 if let Some(token) = self.ctx.pipes.get(&pipe).copied() {
@@ -343,7 +354,14 @@ impl Reactor {
                     self.drive(token, true, true);
                 }
             }
-            Command::Close { socket_id, linger } => self.close_socket(socket_id, linger),
+            Command::Close {
+                socket_id,
+                linger,
+                done,
+            } => {
+                self.close_socket(socket_id, linger);
+                let _ = done.send(());
+            }
             Command::Shutdown => self.shutdown = true,
         }
     }
