@@ -12,8 +12,14 @@ use crate::msg::Msg;
 use crate::pipe::{Pipe, Pushed};
 use crate::zmtp::{Connection, ConnectionConfig, Event, PeerInfo};
 
-/// Bytes asked of the kernel per read.
-const READ_CHUNK: usize = 64 * 1024;
+/// Bytes asked of the kernel per read, at first and at least. The size adapts
+/// to what reads return, between this and [`MAX_READ_CHUNK`]: the part of the
+/// buffer a read may fill has to be zeroed first (safe Rust cannot read into
+/// uninitialised memory), so asking for far more than arrives costs time.
+const MIN_READ_CHUNK: usize = 8 * 1024;
+/// The most asked of the kernel per read; also the most a large frame's
+/// claimed length makes the reader reserve ahead of the bytes that came.
+const MAX_READ_CHUNK: usize = 1024 * 1024;
 /// Encoded bytes the engine keeps ready to write before it stops taking
 /// messages from the pipe; the pipe, not this buffer, is the bounded queue.
 const TX_HIGH: usize = 256 * 1024;
@@ -54,6 +60,10 @@ pub(crate) struct Engine {
     connecting: bool,
     /// The pipe to the socket is full: reading waits until it drains.
     paused: bool,
+    /// Bytes to ask for in the next read (adapts to what reads return).
+    read_chunk: usize,
+    /// Decoded messages on their way to the pipe, handed over in one batch.
+    inbox: Vec<Msg>,
 }
 
 impl Engine {
@@ -61,9 +71,11 @@ impl Engine {
         Engine {
             stream,
             conn: Connection::new(config),
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            rbuf: BytesMut::new(),
             connecting,
             paused: false,
+            read_chunk: MIN_READ_CHUNK,
+            inbox: Vec::new(),
         }
     }
 
@@ -95,32 +107,38 @@ impl Engine {
         }
     }
 
-    /// Hands decoded messages to `pipe` until it is full; `Some(info)` when
-    /// the handshake completes (the caller then sets up the pipe and calls again).
+    /// Hands decoded messages to `pipe`, as many as it has room for, in one
+    /// batch; `Some(info)` when the handshake completes (the caller then sets
+    /// up the pipe and calls again).
     fn deliver(&mut self, pipe: Option<&Arc<Pipe>>) -> Option<PeerInfo> {
-        if let Some(pipe) = pipe
-            && !pipe.inb().has_room()
-        {
-            self.paused = true;
-            return None;
-        }
-        while let Some(event) = self.conn.poll_event() {
-            match event {
-                Event::Ready(info) => return Some(info),
-                Event::Message(msg) => {
+        let mut room = pipe.map_or(usize::MAX, |p| p.room(p.inb()));
+        let mut ready = None;
+        while room > 0 {
+            match self.conn.poll_event() {
+                None => break,
+                Some(Event::Ready(info)) => {
+                    ready = Some(info);
+                    break;
+                }
+                Some(Event::Message(msg)) => {
                     // No pipe yet cannot happen after Ready; a lingering
                     // session with no reader may drop input.
-                    if let Some(pipe) = pipe
-                        && pipe.push(pipe.inb(), msg) == Pushed::NowFull
-                    {
-                        self.paused = true;
-                        return None;
+                    if pipe.is_some() {
+                        self.inbox.push(msg);
+                        room -= 1;
                     }
                 }
             }
         }
-        self.paused = false;
-        None
+        // Out of room: stop reading until the socket drains the pipe. The
+        // fullness is decided under the queue's lock, which also marks us
+        // blocked, so the socket wakes the reactor at the low water mark;
+        // `room` alone may be stale, as the socket reads meanwhile.
+        self.paused = match pipe {
+            Some(pipe) => pipe.push_batch(pipe.inb(), &mut self.inbox) == Pushed::NowFull,
+            None => false,
+        };
+        ready
     }
 
     /// Reads and decodes until the kernel has nothing more or the pipe is full.
@@ -133,13 +151,19 @@ impl Engine {
                 return ReadStatus::Idle;
             }
             let start = self.rbuf.len();
-            self.rbuf.resize(start + READ_CHUNK, 0);
+            // A large frame whose header is in is read whole into this buffer
+            // (a bounded part of it per read), so its body is sliced out
+            // without being copied.
+            let frame_rest = self.conn.input_wanted().saturating_sub(start);
+            let chunk = frame_rest.clamp(self.read_chunk, MAX_READ_CHUNK);
+            self.rbuf.resize(start + chunk, 0);
             let result = self.stream.read(&mut self.rbuf[start..]);
             let got = *result.as_ref().unwrap_or(&0);
             self.rbuf.truncate(start + got);
             match result {
                 Ok(0) => return ReadStatus::Closed(CloseReason::PeerClosed),
                 Ok(_) => {
+                    self.read_chunk = (2 * got).clamp(MIN_READ_CHUNK, MAX_READ_CHUNK);
                     if let Err(e) = self.conn.handle_input(&mut self.rbuf) {
                         return ReadStatus::Closed(CloseReason::Protocol(e));
                     }

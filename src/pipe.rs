@@ -215,6 +215,35 @@ impl Pipe {
         if full { Pushed::NowFull } else { Pushed::Room }
     }
 
+    /// Writer side: how many messages `queue` takes before its high water
+    /// mark (`usize::MAX` without one).
+    pub(crate) fn room(&self, queue: &Queue) -> usize {
+        if queue.hwm == 0 {
+            return usize::MAX;
+        }
+        queue.hwm.saturating_sub(queue.lock().items.len())
+    }
+
+    /// Writer side: queue every message of `msgs` (emptying it) with one lock
+    /// and at most one wake-up; the caller has checked [`Pipe::room`]. A queue
+    /// left at its high water mark marks the writer blocked, so the reader
+    /// wakes it at the low water mark.
+    pub(crate) fn push_batch(&self, queue: &Queue, msgs: &mut Vec<Msg>) -> Pushed {
+        let (wake_reader, full) = {
+            let mut state = queue.lock();
+            state.items.extend(msgs.drain(..));
+            let full = queue.is_full(&state);
+            if full {
+                state.writer_blocked = true;
+            }
+            (std::mem::replace(&mut state.reader_idle, false), full)
+        };
+        if wake_reader {
+            self.wake(queue.reader);
+        }
+        if full { Pushed::NowFull } else { Pushed::Room }
+    }
+
     /// Reader side: take up to `max` messages into `into`. An empty queue
     /// marks the reader idle; draining to the low water mark wakes a blocked writer.
     pub(crate) fn pop_batch(&self, queue: &Queue, max: usize, into: &mut Vec<Msg>) {
@@ -360,6 +389,29 @@ mod tests {
         p.pop_batch(p.out(), 1, &mut batch);
         assert_eq!(socket.seq(), before + 1, "drained to the low water mark");
         assert!(p.try_push(p.out(), Msg::from("x")).is_ok());
+    }
+
+    #[test]
+    fn a_batch_that_fills_the_queue_blocks_the_writer_until_the_low_water_mark() {
+        let (p, _, reactor) = pipe(4);
+        assert_eq!(p.room(p.inb()), 4);
+        let mut batch: Vec<Msg> = ["a", "b"].into_iter().map(Msg::from).collect();
+        assert_eq!(p.push_batch(p.inb(), &mut batch), Pushed::Room);
+        assert!(batch.is_empty());
+        assert_eq!(p.room(p.inb()), 2);
+        let mut batch: Vec<Msg> = ["c", "d"].into_iter().map(Msg::from).collect();
+        assert_eq!(p.push_batch(p.inb(), &mut batch), Pushed::NowFull);
+        // Even an empty batch on a full queue marks the writer blocked.
+        assert_eq!(p.push_batch(p.inb(), &mut Vec::new()), Pushed::NowFull);
+        reactor.take_commands();
+        assert!(p.pop(p.inb()).is_some());
+        assert_eq!(
+            activations(&reactor),
+            0,
+            "3 left is above the low water mark"
+        );
+        assert!(p.pop(p.inb()).is_some());
+        assert_eq!(activations(&reactor), 1, "woken at the low water mark");
     }
 
     #[test]

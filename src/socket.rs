@@ -5,6 +5,7 @@
 
 use std::cell::Cell;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -37,9 +38,6 @@ pub(crate) enum SocketEvent {
 #[derive(Debug, Default)]
 struct Mailbox {
     events: Vec<SocketEvent>,
-    /// Bumped on every notification, so a waiter can tell whether anything
-    /// happened since it last looked.
-    seq: u64,
     waiting: bool,
     /// The socket is gone: events are dropped rather than kept (a pipe in an
     /// event would keep this mailbox, and so itself, alive).
@@ -48,11 +46,20 @@ struct Mailbox {
 
 /// The part of a socket the reactor holds: a mailbox and a condition
 /// variable the application thread sleeps on.
+///
+/// `seq` and `has_events` are read without the lock on every send and
+/// receive; they are only ever changed under it, so a waiter that checks
+/// `seq` under the lock cannot miss a notification.
 #[derive(Debug)]
 pub(crate) struct SocketShared {
     kind: SocketKind,
     mailbox: Mutex<Mailbox>,
     wakeup: Condvar,
+    /// Bumped on every notification, so a waiter can tell whether anything
+    /// happened since it last looked.
+    seq: AtomicU64,
+    /// Events wait in the mailbox.
+    has_events: AtomicBool,
 }
 
 impl SocketShared {
@@ -68,8 +75,8 @@ impl SocketShared {
 
     /// Something changed on a pipe: wake the socket if it waits.
     pub(crate) fn notify(&self) {
-        let mut mailbox = self.lock();
-        mailbox.seq = mailbox.seq.wrapping_add(1);
+        let mailbox = self.lock();
+        self.seq.fetch_add(1, Ordering::Release);
         if mailbox.waiting {
             self.wakeup.notify_one();
         }
@@ -82,7 +89,8 @@ impl SocketShared {
             return;
         }
         mailbox.events.push(event);
-        mailbox.seq = mailbox.seq.wrapping_add(1);
+        self.has_events.store(true, Ordering::Release);
+        self.seq.fetch_add(1, Ordering::Release);
         if mailbox.waiting {
             self.wakeup.notify_one();
         }
@@ -94,22 +102,30 @@ impl SocketShared {
             kind,
             mailbox: Mutex::new(Mailbox::default()),
             wakeup: Condvar::new(),
+            seq: AtomicU64::new(0),
+            has_events: AtomicBool::new(false),
         })
     }
 
     /// How many notifications there have been (for tests of who wakes whom).
     pub(crate) fn seq(&self) -> u64 {
-        self.lock().seq
+        self.seq.load(Ordering::Acquire)
     }
 
+    /// The events posted since the last call; no lock when there are none.
     fn take_events(&self) -> Vec<SocketEvent> {
-        std::mem::take(&mut self.lock().events)
+        if !self.has_events.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut mailbox = self.lock();
+        self.has_events.store(false, Ordering::Relaxed);
+        std::mem::take(&mut mailbox.events)
     }
 
     /// Sleeps until a notification after `seen`, or the deadline.
     fn wait(&self, seen: u64, deadline: Option<Instant>) {
         let mut mailbox = self.lock();
-        while mailbox.seq == seen {
+        while self.seq.load(Ordering::Acquire) == seen {
             mailbox.waiting = true;
             mailbox = match deadline {
                 None => self.wakeup.wait(mailbox).unwrap_or_else(|p| p.into_inner()),

@@ -351,7 +351,9 @@ impl Reactor {
             }
             Command::Activate(pipe) => {
                 if let Some(token) = self.ctx.pipes.get(&pipe).copied() {
-                    self.drive(token, true, true);
+                    // Only output, or room for paused input: reads happen on
+                    // readable events (edge-triggered, read to WouldBlock).
+                    self.drive(token, false, true);
                 }
             }
             Command::Close {

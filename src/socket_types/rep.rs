@@ -59,7 +59,7 @@ impl Routing for Rep {
         };
         frames.extend(msg.into_frames());
         // A peer that left, or is at its high water mark, loses the reply, as in libzmq.
-        if let Some(pipe) = self.fq.pipes().iter().find(|p| p.id() == pipe_id) {
+        if let Some(pipe) = self.fq.pipes().find(|p| p.id() == pipe_id) {
             pipe.offer(pipe.out(), Msg::from_frames(frames));
         }
         Ok(None)

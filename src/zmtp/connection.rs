@@ -235,6 +235,19 @@ impl Connection {
         }))
     }
 
+    /// How many bytes the input buffer should hold for the next unit to be
+    /// complete: the greeting's 64 octets, or the whole frame whose header
+    /// is in (its size already checked against the limits); 0 when unknown.
+    /// A reader uses it to read a large frame into one buffer, so its body
+    /// is sliced out without a copy.
+    pub(crate) fn input_wanted(&self) -> usize {
+        match self.state {
+            State::Greeting => GREETING_LEN,
+            State::Handshake { .. } | State::Traffic(_) => self.decoder.awaiting(),
+            State::Failed => 0,
+        }
+    }
+
     /// The next event, if any.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()

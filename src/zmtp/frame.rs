@@ -48,6 +48,10 @@ pub(crate) struct FrameDecoder {
     msg_size: u64,
     /// Data frames of the message in progress.
     msg_frames: usize,
+    /// Header plus body length of a frame whose header has arrived (and
+    /// passed the limits) but whose body has not, else 0: how many bytes
+    /// the reader should make room for.
+    awaiting: usize,
 }
 
 impl FrameDecoder {
@@ -59,7 +63,16 @@ impl FrameDecoder {
             max_command_size: max_command_size.min(MAX_FRAME_BODY),
             msg_size: 0,
             msg_frames: 0,
+            awaiting: 0,
         }
+    }
+
+    /// The length of the frame at the front of the input when its header
+    /// has been checked but its body is incomplete, else 0. The size already
+    /// passed every limit; a reader still reserves only a bounded part of it
+    /// at a time, so a claimed length never reserves memory by itself.
+    pub(crate) fn awaiting(&self) -> usize {
+        self.awaiting
     }
 
     /// Removes one complete frame from the front of `input`.
@@ -135,8 +148,10 @@ impl FrameDecoder {
         // `len > remaining`, never `pos + len > end` (CVE-2019-6250).
         let remaining = input.len().saturating_sub(header_len);
         if len > remaining {
+            self.awaiting = header_len.saturating_add(len);
             return Ok(None);
         }
+        self.awaiting = 0;
         input.advance(header_len);
         let body = if len == 0 {
             Bytes::new()
@@ -313,6 +328,26 @@ mod tests {
             frames.push(f);
         }
         (frames, input)
+    }
+
+    #[test]
+    fn awaiting_names_the_whole_frame_once_its_header_is_in() {
+        let mut dec = decoder();
+        let mut input = BytesMut::from(&[0x02u8, 0, 0, 0, 0, 0, 1, 0][..]);
+        assert_eq!(dec.decode(&mut input), Ok(None));
+        assert_eq!(dec.awaiting(), 0, "the size field is not complete yet");
+        input.extend_from_slice(&[0x00, 1, 2, 3]);
+        assert_eq!(dec.decode(&mut input), Ok(None));
+        assert_eq!(dec.awaiting(), 9 + 65_536);
+        input.extend_from_slice(&vec![7u8; 65_536 - 3]);
+        let frame = dec.decode(&mut input).unwrap().unwrap();
+        assert_eq!(frame.body.len(), 65_536);
+        assert_eq!(dec.awaiting(), 0);
+        // A refused size is an error, never something to wait for.
+        let mut limited = FrameDecoder::new(Some(100), 64 * 1024);
+        let mut big = BytesMut::from(&[0x00u8, 200][..]);
+        assert!(limited.decode(&mut big).is_err());
+        assert_eq!(limited.awaiting(), 0);
     }
 
     fn frame(more: bool, command: bool, body: &[u8]) -> Frame {
