@@ -7,7 +7,7 @@
 //! the reader wakes it once the queue has drained to the low water mark.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::msg::Msg;
@@ -120,6 +120,9 @@ pub(crate) struct Pipe {
     inb: Queue,
     socket: Arc<SocketShared>,
     reactor: Arc<ReactorShared>,
+    /// A handshaken connection is behind the pipe now (a connect pipe lives
+    /// across reconnects; PUB sends nothing to a peer that is not there).
+    peer_up: AtomicBool,
 }
 
 impl Pipe {
@@ -136,7 +139,19 @@ impl Pipe {
             inb: Queue::new(rcvhwm, Side::Socket),
             socket,
             reactor,
+            peer_up: AtomicBool::new(false),
         })
+    }
+
+    /// Reactor side: a connection behind the pipe completed its handshake
+    /// (`true`) or ended (`false`).
+    pub(crate) fn set_peer_up(&self, up: bool) {
+        self.peer_up.store(up, Ordering::Release);
+    }
+
+    /// Whether a handshaken connection is behind the pipe now.
+    pub(crate) fn is_peer_up(&self) -> bool {
+        self.peer_up.load(Ordering::Acquire)
     }
 
     /// This pipe's id.
@@ -315,14 +330,13 @@ pub(crate) mod testing {
     use crate::SocketKind;
 
     /// A pipe, its socket's mailbox and the reactor handle it wakes.
+    /// The pipe's peer counts as connected, as after a handshake.
     pub(crate) fn pipe(hwm: usize) -> (Arc<Pipe>, Arc<SocketShared>, Arc<ReactorShared>) {
         let socket = SocketShared::new(SocketKind::Push);
         let reactor = ReactorShared::detached();
-        (
-            Pipe::new(hwm, hwm, socket.clone(), reactor.clone()),
-            socket,
-            reactor,
-        )
+        let pipe = Pipe::new(hwm, hwm, socket.clone(), reactor.clone());
+        pipe.set_peer_up(true);
+        (pipe, socket, reactor)
     }
 
     /// The peer side: queue a message as the reactor would on receipt.

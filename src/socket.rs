@@ -630,9 +630,17 @@ impl<T: SocketType> Drop for Socket<T> {
         }
         // Waits only until the listeners are closed, so their ports can be
         // bound again at once; lingering goes on in the reactor.
+        // A SUB only ever sends subscriptions, which mean nothing once it is
+        // closed: it never lingers (so a SUB whose peer never appeared does
+        // not hold up the context's drop).
+        let linger = if T::KIND.is_subscriber() {
+            Some(Duration::ZERO)
+        } else {
+            self.options.linger
+        };
         self.reactor_call(|done| Command::Close {
             socket_id: self.id,
-            linger: self.options.linger,
+            linger,
             done,
         });
     }

@@ -604,6 +604,39 @@ fn dropping_the_context_waits_no_longer_than_the_linger() {
 }
 
 #[test]
+fn a_sub_whose_publisher_never_appeared_does_not_hold_up_the_context() {
+    let ctx = Context::new().unwrap();
+    let endpoint = unused_endpoint(&ctx);
+    let mut sub = ctx.socket::<Sub>().unwrap();
+    sub.connect(&endpoint).unwrap();
+    sub.subscribe("queued but never sent").unwrap();
+    // Default (infinite) linger: subscriptions are not worth waiting for,
+    // so this returns.
+    drop(sub);
+    drop(ctx);
+}
+
+#[test]
+fn a_connected_pub_keeps_nothing_for_a_subscriber_that_left() {
+    let ctx = Context::new().unwrap();
+    let mut sub = ctx.socket::<Sub>().unwrap();
+    let endpoint = sub.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    sub.subscribe("").unwrap();
+    let mut publisher = ctx.socket::<Pub>().unwrap();
+    publisher.connect(&endpoint).unwrap();
+    probe_until(&mut publisher, &mut sub, &["hello"], |_| true);
+    drop(sub);
+    // The publisher notices the subscriber left when its connection ends;
+    // from then on nothing is queued for it, so closing with the default
+    // (infinite) linger returns instead of waiting for a peer that is gone.
+    for i in 0..1000 {
+        publisher.send(format!("{i}")).unwrap();
+    }
+    drop(publisher);
+    drop(ctx);
+}
+
+#[test]
 fn one_socket_binds_and_connects_several_endpoints() {
     let ctx = Context::new().unwrap();
     let mut pull = ctx.socket::<Pull>().unwrap();

@@ -577,6 +577,15 @@ impl Reactor {
         if let Some(mut engine) = s.engine.take() {
             let _ = self.poll.registry().deregister(engine.stream());
         }
+        if let Some(pipe) = &s.pipe {
+            pipe.set_peer_up(false);
+            // What a publisher queued for this subscriber is stale; it
+            // subscribes again when it reconnects (and a closing PUB has
+            // nothing to linger for).
+            if s.socket.kind().is_publisher() {
+                pipe.clear(pipe.out());
+            }
+        }
         let done = s.linger_done();
         let delay = match &mut s.origin {
             Origin::Connect { failures, .. } if !done => {
@@ -666,6 +675,7 @@ fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Opt
                 ctx.shared.clone(),
             );
             ctx.pipes.insert(pipe.id(), token);
+            pipe.set_peer_up(true);
             s.socket.post(SocketEvent::Attach(pipe.clone()));
             s.pipe = Some(pipe);
         }
@@ -675,6 +685,9 @@ fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Opt
             ..
         } => {
             *failures = 0;
+            if let Some(pipe) = &s.pipe {
+                pipe.set_peer_up(true);
+            }
             if std::mem::replace(was_ready, true)
                 && let Some(pipe) = &s.pipe
             {

@@ -57,18 +57,16 @@ impl Distributor {
         }
     }
 
-    /// Queues `msg` for every matching peer that has room; never blocks.
+    /// Queues `msg` for every matching peer that has room and is connected
+    /// now (a connect pipe waiting to reconnect gets nothing); never blocks.
     pub(crate) fn send(&mut self, msg: Msg) {
         let topic = msg.frame(0).cloned().unwrap_or_default();
-        let Some(last) = self
-            .subscribers
-            .iter()
-            .rposition(|s| s.subscriptions.matches(&topic))
-        else {
+        let wants = |s: &Subscriber| s.pipe.is_peer_up() && s.subscriptions.matches(&topic);
+        let Some(last) = self.subscribers.iter().rposition(wants) else {
             return;
         };
         for sub in &self.subscribers[..last] {
-            if sub.subscriptions.matches(&topic) {
+            if wants(sub) {
                 sub.pipe.offer(sub.pipe.out(), msg.clone());
             }
         }
@@ -118,6 +116,23 @@ mod tests {
         dist.send(Msg::from("news.3"));
         assert!(sent(&a).is_empty());
         assert!(sent(&b).is_empty());
+    }
+
+    #[test]
+    fn a_peer_that_is_not_connected_gets_nothing() {
+        let (a, b) = (pipe(10).0, pipe(10).0);
+        let mut dist = Distributor::default();
+        dist.attach(a.clone());
+        dist.attach(b.clone());
+        subscribe(&a, true, b"");
+        subscribe(&b, true, b"");
+        dist.read_subscriptions();
+        b.set_peer_up(false);
+        dist.send(Msg::from("while b is away"));
+        b.set_peer_up(true);
+        dist.send(Msg::from("b is back"));
+        assert_eq!(sent(&a), ["while b is away", "b is back"]);
+        assert_eq!(sent(&b), ["b is back"]);
     }
 
     #[test]
