@@ -1,8 +1,9 @@
-//! Endpoint strings (`tcp://host:port`), parsed at the call so a malformed one
-//! is an error there and never a surprise later.
+//! Endpoint strings (`tcp://host:port`, `ipc://path`), parsed at the call so
+//! a malformed one is an error there and never a surprise later.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
@@ -18,26 +19,88 @@ pub enum Host {
     Name(String),
 }
 
-/// A parsed endpoint. Only `tcp://` exists so far.
+/// A transport zmio speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// `tcp://HOST:PORT`: TCP over IPv4 or IPv6.
+    Tcp,
+    /// `ipc://PATH`: a Unix domain stream socket (local processes).
+    Ipc,
+}
+
+/// Where an ipc endpoint lives.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum IpcAddr {
+    /// A file system path.
+    Path(PathBuf),
+    /// `@name`: Linux's abstract namespace (no file; gone with its listener).
+    Abstract(Vec<u8>),
+    /// `*` (bind only): a fresh path in the temporary directory.
+    Any,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Addr {
+    Tcp {
+        host: Host,
+        /// `None` for `*` or `0`: an ephemeral port chosen at bind time.
+        port: Option<u16>,
+    },
+    Ipc(IpcAddr),
+}
+
+/// A parsed endpoint: `tcp://HOST:PORT` or `ipc://PATH`.
 ///
 /// ```
-/// use zmio::Endpoint;
+/// use zmio::{Endpoint, Transport};
 /// let ep: Endpoint = "tcp://127.0.0.1:5555".parse().unwrap();
 /// assert_eq!(ep.port(), Some(5555));
 /// assert!("tcp://127.0.0.1".parse::<Endpoint>().is_err());
+/// let local: Endpoint = "ipc:///tmp/service.sock".parse().unwrap();
+/// assert_eq!(local.transport(), Transport::Ipc);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Endpoint {
-    host: Host,
-    /// `None` for `*` or `0`: an ephemeral port chosen at bind time.
-    port: Option<u16>,
+    addr: Addr,
 }
+
+/// The longest ipc path: `sun_path` holds 108 bytes with the closing NUL.
+const MAX_IPC_PATH: usize = 107;
 
 fn invalid(endpoint: &str, reason: impl Into<String>) -> Error {
     Error::InvalidEndpoint {
         endpoint: endpoint.to_owned(),
         reason: reason.into(),
     }
+}
+
+fn parse_ipc(s: &str, rest: &str) -> Result<Endpoint> {
+    let addr = if rest.is_empty() {
+        return Err(invalid(s, "expected ipc://PATH, e.g. ipc:///tmp/zmio.sock"));
+    } else if rest.len() > MAX_IPC_PATH {
+        return Err(invalid(
+            s,
+            format!("an ipc path has at most {MAX_IPC_PATH} bytes"),
+        ));
+    } else if rest.contains('\0') {
+        return Err(invalid(s, "an ipc path cannot contain a NUL byte"));
+    } else if rest == "*" {
+        IpcAddr::Any
+    } else if let Some(name) = rest.strip_prefix('@') {
+        if !cfg!(any(target_os = "linux", target_os = "android")) {
+            return Err(invalid(s, "abstract ipc names (@name) exist on Linux only"));
+        }
+        if name.is_empty() {
+            return Err(invalid(s, "an abstract ipc name needs a name after `@`"));
+        }
+        IpcAddr::Abstract(name.as_bytes().to_vec())
+    } else {
+        IpcAddr::Path(PathBuf::from(rest))
+    };
+    Ok(Endpoint {
+        addr: Addr::Ipc(addr),
+    })
 }
 
 impl FromStr for Endpoint {
@@ -52,7 +115,8 @@ impl FromStr for Endpoint {
         };
         match scheme {
             "tcp" => {}
-            "ipc" | "inproc" | "pgm" | "epgm" | "vmci" | "udp" | "ws" | "wss" | "tipc" => {
+            "ipc" => return parse_ipc(s, rest),
+            "inproc" | "pgm" | "epgm" | "vmci" | "udp" | "ws" | "wss" | "tipc" => {
                 return Err(Error::UnsupportedTransport(s.to_owned()));
             }
             _ => return Err(invalid(s, format!("unknown transport `{scheme}`"))),
@@ -98,20 +162,30 @@ impl FromStr for Endpoint {
                 Err(_) => return Err(invalid(s, format!("`{p}` is not a port (1-65535, or *)"))),
             },
         };
-        Ok(Endpoint { host, port })
+        Ok(Endpoint {
+            addr: Addr::Tcp { host, port },
+        })
     }
 }
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (host, port) = match &self.addr {
+            Addr::Tcp { host, port } => (host, port),
+            Addr::Ipc(IpcAddr::Any) => return f.write_str("ipc://*"),
+            Addr::Ipc(IpcAddr::Path(path)) => return write!(f, "ipc://{}", path.display()),
+            Addr::Ipc(IpcAddr::Abstract(name)) => {
+                return write!(f, "ipc://@{}", String::from_utf8_lossy(name));
+            }
+        };
         f.write_str("tcp://")?;
-        match &self.host {
+        match host {
             Host::Any => f.write_str("*")?,
             Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]")?,
             Host::Ip(IpAddr::V4(ip)) => write!(f, "{ip}")?,
             Host::Name(name) => f.write_str(name)?,
         }
-        match self.port {
+        match port {
             Some(p) => write!(f, ":{p}"),
             None => f.write_str(":*"),
         }
@@ -119,14 +193,63 @@ impl fmt::Display for Endpoint {
 }
 
 impl Endpoint {
-    /// The host.
-    pub fn host(&self) -> &Host {
-        &self.host
+    /// The transport.
+    pub fn transport(&self) -> Transport {
+        match self.addr {
+            Addr::Tcp { .. } => Transport::Tcp,
+            Addr::Ipc(_) => Transport::Ipc,
+        }
     }
 
-    /// The port, `None` for an ephemeral one (`*` or `0`).
+    /// The host of a tcp endpoint.
+    pub fn host(&self) -> Option<&Host> {
+        match &self.addr {
+            Addr::Tcp { host, .. } => Some(host),
+            Addr::Ipc(_) => None,
+        }
+    }
+
+    /// The port of a tcp endpoint; `None` for an ephemeral one (`*` or `0`)
+    /// and for ipc.
     pub fn port(&self) -> Option<u16> {
-        self.port
+        match &self.addr {
+            Addr::Tcp { port, .. } => *port,
+            Addr::Ipc(_) => None,
+        }
+    }
+
+    /// The file system path of an ipc endpoint (not of `ipc://*` before it
+    /// is bound, nor of an abstract `ipc://@name`).
+    pub fn ipc_path(&self) -> Option<&Path> {
+        match &self.addr {
+            Addr::Ipc(IpcAddr::Path(path)) => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Whether binding this lets the system pick the address (`tcp` port `*`
+    /// or `0`, `ipc://*`): the address bound is then only known from what
+    /// `bind` returns.
+    pub fn is_wildcard(&self) -> bool {
+        matches!(
+            self.addr,
+            Addr::Tcp { port: None, .. } | Addr::Ipc(IpcAddr::Any)
+        )
+    }
+
+    /// The ipc address, for ipc endpoints.
+    pub(crate) fn ipc_addr(&self) -> Option<&IpcAddr> {
+        match &self.addr {
+            Addr::Ipc(addr) => Some(addr),
+            Addr::Tcp { .. } => None,
+        }
+    }
+
+    /// An ipc endpoint for a bound path or abstract name.
+    pub(crate) fn from_ipc(addr: IpcAddr) -> Endpoint {
+        Endpoint {
+            addr: Addr::Ipc(addr),
+        }
     }
 
     /// The endpoint of a bound or connected socket address, in libzmq's
@@ -138,15 +261,20 @@ impl Endpoint {
             v4 => v4,
         };
         Endpoint {
-            host: Host::Ip(ip),
-            port: Some(addr.port()),
+            addr: Addr::Tcp {
+                host: Host::Ip(ip),
+                port: Some(addr.port()),
+            },
         }
     }
 
-    /// The addresses to bind: `*` is every interface (dual-stack with `ipv6`).
+    /// The tcp address to bind: `*` is every interface (dual-stack with `ipv6`).
     pub(crate) fn bind_addr(&self, ipv6: bool) -> Result<SocketAddr> {
-        let port = self.port.unwrap_or(0);
-        match &self.host {
+        let Addr::Tcp { host, port } = &self.addr else {
+            return Err(invalid(&self.to_string(), "not a tcp endpoint"));
+        };
+        let port = port.unwrap_or(0);
+        match host {
             Host::Any if ipv6 => Ok(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port)),
             Host::Any => Ok(SocketAddr::new(
                 std::net::Ipv4Addr::UNSPECIFIED.into(),
@@ -162,23 +290,30 @@ impl Endpoint {
         }
     }
 
-    /// Checks the endpoint can be connected to (a port and a host that is not `*`).
+    /// Checks the endpoint can be connected to (tcp: a port and a host that
+    /// is not `*`; ipc: not `*`).
     pub(crate) fn check_connectable(&self) -> Result<()> {
         let s = self.to_string();
-        if self.port.is_none() {
-            return Err(invalid(&s, "connect needs a port number, not `*` or 0"));
+        match &self.addr {
+            Addr::Tcp { port: None, .. } => {
+                Err(invalid(&s, "connect needs a port number, not `*` or 0"))
+            }
+            Addr::Tcp {
+                host: Host::Any, ..
+            } => Err(invalid(&s, "connect needs a host, not `*`")),
+            Addr::Ipc(IpcAddr::Any) => Err(invalid(&s, "connect needs a path, not `*`")),
+            _ => Ok(()),
         }
-        if self.host == Host::Any {
-            return Err(invalid(&s, "connect needs a host, not `*`"));
-        }
-        Ok(())
     }
 
-    /// The peer addresses for a connection attempt: IPv4 ones only unless
+    /// The peer addresses for a tcp connection attempt: IPv4 ones only unless
     /// `ipv6` is set (as libzmq), IPv4 first.
     pub(crate) fn resolve(&self, ipv6: bool) -> Result<Vec<SocketAddr>> {
-        let port = self.port.unwrap_or(0);
-        match &self.host {
+        let Addr::Tcp { host, port } = &self.addr else {
+            return Err(Error::Resolve(self.to_string()));
+        };
+        let port = port.unwrap_or(0);
+        match host {
             Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, port)]),
             Host::Any => Err(Error::Resolve(self.to_string())),
             Host::Name(name) => {
@@ -207,16 +342,16 @@ mod tests {
 
     #[test]
     fn parses_the_forms_libzmq_accepts() {
-        assert_eq!(ep("tcp://*:5555").unwrap().host, Host::Any);
-        assert_eq!(ep("tcp://*:*").unwrap().port, None);
-        assert_eq!(ep("tcp://127.0.0.1:0").unwrap().port, None);
+        assert_eq!(ep("tcp://*:5555").unwrap().host(), Some(&Host::Any));
+        assert_eq!(ep("tcp://*:*").unwrap().port(), None);
+        assert_eq!(ep("tcp://127.0.0.1:0").unwrap().port(), None);
         assert_eq!(
-            ep("tcp://[::1]:7").unwrap().host,
-            Host::Ip("::1".parse().unwrap())
+            ep("tcp://[::1]:7").unwrap().host(),
+            Some(&Host::Ip("::1".parse().unwrap()))
         );
         assert_eq!(
-            ep("tcp://localhost:80").unwrap().host,
-            Host::Name("localhost".into())
+            ep("tcp://localhost:80").unwrap().host(),
+            Some(&Host::Name("localhost".into()))
         );
     }
 
@@ -243,9 +378,38 @@ mod tests {
             );
         }
         assert!(matches!(
-            ep("ipc:///tmp/x"),
+            ep("inproc://x"),
             Err(Error::UnsupportedTransport(_))
         ));
+        let long = format!("ipc:///{}", "a".repeat(MAX_IPC_PATH));
+        for bad in ["ipc://", "ipc://a\0b", long.as_str(), "ipc://@"] {
+            assert!(
+                matches!(ep(bad), Err(Error::InvalidEndpoint { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ipc_endpoints_parse_and_print_back() {
+        for s in [
+            "ipc:///tmp/zmio.sock",
+            "ipc://relative/path",
+            "ipc://*",
+            "ipc://@name",
+        ] {
+            let e = ep(s).unwrap();
+            assert_eq!(e.transport(), Transport::Ipc);
+            assert_eq!(e.to_string(), s);
+            assert_eq!(e.host(), None);
+        }
+        assert_eq!(
+            ep("ipc:///tmp/zmio.sock").unwrap().ipc_path(),
+            Some(Path::new("/tmp/zmio.sock"))
+        );
+        assert!(ep("ipc://*").unwrap().is_wildcard());
+        assert!(ep("ipc://*").unwrap().check_connectable().is_err());
+        assert!(ep("ipc:///x").unwrap().check_connectable().is_ok());
     }
 
     #[test]

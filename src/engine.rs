@@ -1,15 +1,15 @@
-//! One live connection: a TCP stream, its ZMTP state machine and the reads
+//! One live connection: a byte stream (tcp or ipc), its ZMTP state machine and the reads
 //! and vectored writes between them and the session's pipe.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use mio::net::TcpStream;
 
 use crate::error::ProtocolError;
 use crate::msg::Msg;
 use crate::pipe::{Pipe, Pushed};
+use crate::transport::Stream;
 use crate::zmtp::{Connection, ConnectionConfig, Event, PeerInfo};
 
 /// Bytes asked of the kernel per read, at first and at least. The size adapts
@@ -53,7 +53,7 @@ pub(crate) enum ReadStatus {
 /// A connection's I/O state.
 #[derive(Debug)]
 pub(crate) struct Engine {
-    stream: TcpStream,
+    stream: Stream,
     conn: Connection,
     rbuf: BytesMut,
     /// A TCP connect is in progress.
@@ -67,7 +67,7 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    pub(crate) fn new(stream: TcpStream, config: ConnectionConfig, connecting: bool) -> Engine {
+    pub(crate) fn new(stream: Stream, config: ConnectionConfig, connecting: bool) -> Engine {
         Engine {
             stream,
             conn: Connection::new(config),
@@ -79,7 +79,7 @@ impl Engine {
         }
     }
 
-    pub(crate) fn stream(&mut self) -> &mut TcpStream {
+    pub(crate) fn stream(&mut self) -> &mut Stream {
         &mut self.stream
     }
 
@@ -97,14 +97,11 @@ impl Engine {
         if let Some(err) = self.stream.take_error()? {
             return Err(err);
         }
-        match self.stream.peer_addr() {
-            Ok(_) => {
-                self.connecting = false;
-                Ok(true)
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-            Err(e) => Err(e),
+        let connected = self.stream.is_connected()?;
+        if connected {
+            self.connecting = false;
         }
+        Ok(connected)
     }
 
     /// Hands decoded messages to `pipe`, as many as it has room for, in one

@@ -21,7 +21,7 @@ pub enum Error {
     },
     /// The endpoint names a transport zmio does not speak (yet).
     #[error(
-        "unsupported transport in `{0}`: zmio speaks tcp:// (ipc:// and inproc:// are not built yet)"
+        "unsupported transport in `{0}`: zmio speaks tcp:// and ipc:// (inproc:// is not built yet)"
     )]
     UnsupportedTransport(String),
     /// Binding failed because something already listens there.

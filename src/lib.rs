@@ -37,7 +37,7 @@ mod transport;
 mod zmtp;
 
 pub use context::Context;
-pub use endpoint::{Endpoint, Host};
+pub use endpoint::{Endpoint, Host, Transport};
 pub use error::{Error, ProtocolError, Result};
 pub use msg::Msg;
 pub use socket::{

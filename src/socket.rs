@@ -19,7 +19,7 @@ use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
 use crate::reactor::{Command, ReactorShared};
 use crate::socket_types::{Routing, SocketKind};
-use crate::transport::tcp;
+use crate::transport::{Listener, ipc, tcp};
 
 /// Identifies a socket within its process.
 pub(crate) type SocketId = u64;
@@ -292,18 +292,38 @@ impl<T: SocketType> Socket<T> {
         T::KIND
     }
 
-    /// Listens on `endpoint` (`tcp://HOST:PORT`; HOST may be `*`, an IPv4
+    /// Listens on `endpoint`: `tcp://HOST:PORT` (HOST may be `*`, an IPv4
     /// address, `[IPv6]` or a name; PORT may be `*` or `0` for an ephemeral
-    /// port). Returns the endpoint actually bound, e.g. `tcp://127.0.0.1:41234`.
+    /// port) or `ipc://PATH` (a Unix domain socket; `ipc://*` picks a fresh
+    /// path in the temporary directory, `ipc://@name` is Linux's abstract
+    /// namespace). Returns the endpoint actually bound, e.g.
+    /// `tcp://127.0.0.1:41234`. The socket file of an ipc bind is removed on
+    /// unbind and close; a stale one left by a dead process is replaced.
     pub fn bind(&mut self, endpoint: &str) -> Result<Endpoint> {
         let parsed: Endpoint = endpoint.parse()?;
-        let addr = parsed.bind_addr(self.options.ipv6)?;
-        let listener = tcp::listen(addr).map_err(|e| match e.kind() {
+        let bind_error = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_owned()),
             std::io::ErrorKind::AddrNotAvailable => Error::AddrNotAvailable(endpoint.to_owned()),
             _ => Error::Io(e),
-        })?;
-        let bound = Endpoint::from_socket_addr(listener.local_addr()?);
+        };
+        let (listener, bound) = match parsed.ipc_addr() {
+            Some(addr) => {
+                let (listener, bound, file) = ipc::listen(addr).map_err(bind_error)?;
+                (
+                    Listener::Unix {
+                        listener,
+                        _socket_file: file,
+                    },
+                    bound,
+                )
+            }
+            None => {
+                let listener =
+                    tcp::listen(parsed.bind_addr(self.options.ipv6)?).map_err(bind_error)?;
+                let bound = Endpoint::from_socket_addr(listener.local_addr()?);
+                (Listener::Tcp(listener), bound)
+            }
+        };
         let resolved = bound.to_string();
         self.reactor.send(Command::Bind {
             socket_id: self.id,

@@ -1273,3 +1273,66 @@ fn zmio_pull_max_msg_size_refuses_oversized_libzmq_message_and_keeps_serving() {
     );
     push.finish();
 }
+
+/// A fresh ipc endpoint in the temporary directory, unique to this test run.
+fn ipc_endpoint(name: &str) -> String {
+    let path =
+        std::env::temp_dir().join(format!("zmio-interop-{}-{name}.sock", std::process::id()));
+    format!("ipc://{}", path.display())
+}
+
+#[test]
+fn ipc_zmio_push_binds_libzmq_pull_connects() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let mut push = zsocket::<Push>(&ctx);
+    let endpoint = push
+        .bind(&ipc_endpoint("push-binds"))
+        .expect("bind ipc")
+        .to_string();
+    let mut pull = Peer::connect("PULL", &endpoint, &[]);
+    check_pipeline(
+        |m| zsend(&mut push, m),
+        || pull.recv(),
+        "zmio PUSH -> libzmq PULL over ipc",
+    );
+    pull.finish();
+}
+
+#[test]
+fn ipc_libzmq_push_binds_zmio_pull_connects() {
+    interop!();
+    let (mut push, endpoint) = Peer::bind_at("PUSH", &ipc_endpoint("libzmq-push-binds"), &[]);
+    let ctx = Context::new().unwrap();
+    let mut pull = zsocket::<Pull>(&ctx);
+    pull.connect(&endpoint).unwrap();
+    check_pipeline(
+        |m| push.send(m),
+        || zrecv(&mut pull),
+        "libzmq PUSH -> zmio PULL over ipc",
+    );
+    let big = pattern(TEN_MIB);
+    push.send(&[b"", &big]);
+    assert_frames(&zrecv(&mut pull), &[b"", &big], "10 MiB over ipc");
+    push.finish();
+}
+
+#[test]
+fn ipc_zmio_req_to_libzmq_rep_and_libzmq_req_to_zmio_rep() {
+    interop!();
+    let (mut rep, endpoint) = Peer::bind_at("REP", &ipc_endpoint("libzmq-rep"), &[]);
+    let ctx = Context::new().unwrap();
+    let mut req = zsocket::<Req>(&ctx);
+    req.connect(&endpoint).unwrap();
+    check_zmio_req_to_libzmq_rep(&mut req, &mut rep);
+    rep.finish();
+
+    let mut zrep = zsocket::<Rep>(&ctx);
+    let endpoint = zrep
+        .bind(&ipc_endpoint("zmio-rep"))
+        .expect("bind ipc")
+        .to_string();
+    let mut lreq = Peer::connect("REQ", &endpoint, &[]);
+    check_libzmq_req_to_zmio_rep(&mut lreq, &mut zrep);
+    lreq.finish();
+}

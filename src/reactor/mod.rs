@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::endpoint::Endpoint;
@@ -22,7 +22,7 @@ use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
 use crate::session::{Origin, Session};
 use crate::socket::{SocketEvent, SocketId, SocketShared};
-use crate::transport::tcp;
+use crate::transport::{Listener, Stream, ipc, tcp};
 use crate::zmtp::{ConnectionConfig, PeerInfo};
 use slab::Slab;
 
@@ -35,7 +35,7 @@ pub(crate) enum Command {
     Bind {
         socket_id: SocketId,
         socket: Arc<SocketShared>,
-        listener: TcpListener,
+        listener: Listener,
         /// The resolved endpoint, the key for `Unbind`.
         endpoint: String,
         options: Arc<Options>,
@@ -172,17 +172,17 @@ impl Drop for ReactorThread {
 }
 
 #[derive(Debug)]
-struct Listener {
+struct Listening {
     socket_id: SocketId,
     socket: Arc<SocketShared>,
-    listener: TcpListener,
+    listener: Listener,
     endpoint: String,
     options: Arc<Options>,
 }
 
 #[derive(Debug)]
 enum Entry {
-    Listener(Listener),
+    Listener(Listening),
     /// Boxed: a session holds a whole protocol state and is far larger than a listener.
     Session(Box<Session>),
 }
@@ -284,7 +284,7 @@ impl Reactor {
                 endpoint,
                 options,
             } => {
-                let token = self.entries.insert(Entry::Listener(Listener {
+                let token = self.entries.insert(Entry::Listener(Listening {
                     socket_id,
                     socket,
                     listener,
@@ -526,16 +526,19 @@ impl Reactor {
         let Origin::Connect { endpoint, .. } = &s.origin else {
             return;
         };
-        let attempt = endpoint
-            .resolve(s.options.ipv6)
-            .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))
-            .and_then(|addrs| {
-                let addr = addrs
-                    .first()
-                    .copied()
-                    .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-                TcpStream::connect(addr)
-            });
+        let attempt = match endpoint.ipc_addr() {
+            Some(addr) => ipc::connect(addr).map(Stream::Unix),
+            None => endpoint
+                .resolve(s.options.ipv6)
+                .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))
+                .and_then(|addrs| {
+                    let addr = addrs
+                        .first()
+                        .copied()
+                        .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+                    TcpStream::connect(addr).map(Stream::Tcp)
+                }),
+        };
         match attempt {
             Ok(stream) => {
                 log::debug!("connecting to {endpoint}");

@@ -23,10 +23,11 @@ TYPE is one of:
   req    send each stdin line as a request and print its reply
   rep    print each request and send it back as the reply
 
-Endpoints (at least one; repeatable; EP is tcp://HOST:PORT):
+Endpoints (at least one; repeatable; EP is tcp://HOST:PORT or ipc://PATH):
   -b, --bind EP        listen on EP; HOST may be *, an IPv4 address, [IPv6] or a
                        name; port * or 0 picks a free port and prints
-                       `bound: tcp://HOST:PORT` on stderr
+                       `bound: tcp://HOST:PORT` on stderr (ipc://* picks a
+                       fresh path and prints `bound: ipc://PATH`)
   -c, --connect EP     connect to EP (now, or whenever the peer appears)
 
 Options:

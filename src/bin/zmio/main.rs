@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use zmio::{
     Context, Endpoint, Host, Pub, Pull, Push, RecvSocketType, Rep, Req, SendSocketType, Socket,
-    SocketType, Sub,
+    SocketType, Sub, Transport,
 };
 
 use crate::args::{Attach, Invocation, RunOptions, SocketType as CliSocketType};
@@ -246,8 +246,12 @@ fn subscribe(sub: &mut Socket<Sub>, prefixes: &[Vec<u8>]) -> Result<(), Failure>
 /// user wrote it (`*`, `localhost`, `[::1]`), so a script can reuse it.
 fn bound_line(given: &str, bound: &Endpoint) -> Option<String> {
     let requested: Endpoint = given.parse().ok()?;
-    if requested.port().is_some() {
+    if !requested.is_wildcard() {
         return None;
+    }
+    // `ipc://*`: the fresh path the library picked.
+    if requested.transport() == Transport::Ipc {
+        return Some(format!("bound: {bound}"));
     }
     let (host, _) = given.strip_prefix("tcp://")?.rsplit_once(':')?;
     Some(format!("bound: tcp://{host}:{}", bound.port()?))
@@ -260,7 +264,7 @@ fn check_resolves(endpoint: &str) -> Result<(), Failure> {
     let Ok(parsed) = endpoint.parse::<Endpoint>() else {
         return Ok(());
     };
-    let (Host::Name(name), Some(port)) = (parsed.host(), parsed.port()) else {
+    let (Some(Host::Name(name)), Some(port)) = (parsed.host(), parsed.port()) else {
         return Ok(());
     };
     match (name.as_str(), port).to_socket_addrs() {

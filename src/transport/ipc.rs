@@ -1,0 +1,99 @@
+//! ipc: Unix domain stream sockets at a file system path or (Linux) an
+//! abstract name. A listener removes its socket file when it closes, and a
+//! stale file left by a process that died does not stop a new bind.
+
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mio::net::{UnixListener, UnixStream};
+
+use crate::endpoint::{Endpoint, IpcAddr};
+
+/// A socket file this process bound; removed when dropped (unbind, close).
+#[derive(Debug)]
+pub(crate) struct SocketFile {
+    path: PathBuf,
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        // Already gone (removed by hand, or by a later bind that found it
+        // stale) is fine.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A fresh path for `ipc://*` in the temporary directory.
+fn fresh_path() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("zmio-{}-{n}.sock", std::process::id()))
+}
+
+/// Whether `path` is a socket file nobody listens on (its process died).
+fn is_stale_socket(path: &Path) -> bool {
+    let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+    is_socket
+        && matches!(
+            std::os::unix::net::UnixStream::connect(path),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused
+        )
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn abstract_addr(name: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
+    #[cfg(target_os = "android")]
+    use std::os::android::net::SocketAddrExt;
+    #[cfg(target_os = "linux")]
+    use std::os::linux::net::SocketAddrExt;
+    std::os::unix::net::SocketAddr::from_abstract_name(name)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn abstract_addr(_name: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "abstract ipc names exist on Linux only",
+    ))
+}
+
+/// Listens at `addr`; returns the listener, the endpoint bound (the real
+/// path for `ipc://*`) and the socket file to remove when it closes.
+pub(crate) fn listen(addr: &IpcAddr) -> io::Result<(UnixListener, Endpoint, Option<SocketFile>)> {
+    let path = match addr {
+        IpcAddr::Abstract(name) => {
+            let listener = UnixListener::bind_addr(&abstract_addr(name)?)?;
+            return Ok((listener, Endpoint::from_ipc(addr.clone()), None));
+        }
+        IpcAddr::Any => fresh_path(),
+        IpcAddr::Path(path) => path.clone(),
+    };
+    let listener = match UnixListener::bind(&path) {
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse && is_stale_socket(&path) => {
+            log::debug!("removing stale ipc socket {}", path.display());
+            std::fs::remove_file(&path)?;
+            UnixListener::bind(&path)?
+        }
+        other => other?,
+    };
+    let file = SocketFile { path: path.clone() };
+    Ok((
+        listener,
+        Endpoint::from_ipc(IpcAddr::Path(path)),
+        Some(file),
+    ))
+}
+
+/// Starts a non-blocking connection to `addr`.
+pub(crate) fn connect(addr: &IpcAddr) -> io::Result<UnixStream> {
+    match addr {
+        IpcAddr::Path(path) => UnixStream::connect(path),
+        IpcAddr::Abstract(name) => UnixStream::connect_addr(&abstract_addr(name)?),
+        IpcAddr::Any => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot connect to ipc://*",
+        )),
+    }
+}
