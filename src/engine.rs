@@ -1,6 +1,7 @@
 //! One live connection: a byte stream (tcp or ipc), its ZMTP state machine and the reads
 //! and vectored writes between them and the session's pipe.
 
+use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 
@@ -62,8 +63,9 @@ pub(crate) struct Engine {
     paused: bool,
     /// Bytes to ask for in the next read (adapts to what reads return).
     read_chunk: usize,
-    /// Decoded messages on their way to the pipe, handed over in one batch.
-    inbox: Vec<Msg>,
+    /// Decoded messages on their way to the pipe, handed over in batches;
+    /// what the pipe had no room for waits here while reading is paused.
+    inbox: VecDeque<Msg>,
 }
 
 impl Engine {
@@ -75,7 +77,7 @@ impl Engine {
             connecting,
             paused: false,
             read_chunk: MIN_READ_CHUNK,
-            inbox: Vec::new(),
+            inbox: VecDeque::new(),
         }
     }
 
@@ -104,33 +106,28 @@ impl Engine {
         Ok(connected)
     }
 
-    /// Hands decoded messages to `pipe`, as many as it has room for, in one
-    /// batch; `Some(info)` when the handshake completes (the caller then sets
-    /// up the pipe and calls again).
+    /// Hands the decoded messages to `pipe` in one batch (one lock), as many
+    /// as it has room for; what does not fit waits in `inbox` and reading
+    /// pauses (`paused`) until the socket drains the pipe. `Some(info)` when
+    /// the handshake completes (the caller then sets up the pipe and calls
+    /// again).
+    ///
+    /// Nothing decoded is ever left behind while not paused: reads are
+    /// edge-triggered, so nothing would come back for it.
     fn deliver(&mut self, pipe: Option<&Arc<Pipe>>) -> Option<PeerInfo> {
-        let mut room = pipe.map_or(usize::MAX, |p| p.room(p.inb()));
         let mut ready = None;
-        while room > 0 {
-            match self.conn.poll_event() {
-                None => break,
-                Some(Event::Ready(info)) => {
+        while let Some(event) = self.conn.poll_event() {
+            match event {
+                Event::Ready(info) => {
                     ready = Some(info);
                     break;
                 }
-                Some(Event::Message(msg)) => {
-                    // No pipe yet cannot happen after Ready; a lingering
-                    // session with no reader may drop input.
-                    if pipe.is_some() {
-                        self.inbox.push(msg);
-                        room -= 1;
-                    }
-                }
+                // No pipe yet cannot happen after Ready; a lingering session
+                // with no reader may drop input.
+                Event::Message(msg) if pipe.is_some() => self.inbox.push_back(msg),
+                Event::Message(_) => {}
             }
         }
-        // Out of room: stop reading until the socket drains the pipe. The
-        // fullness is decided under the queue's lock, which also marks us
-        // blocked, so the socket wakes the reactor at the low water mark;
-        // `room` alone may be stale, as the socket reads meanwhile.
         self.paused = match pipe {
             Some(pipe) => pipe.push_batch(pipe.inb(), &mut self.inbox) == Pushed::NowFull,
             None => false,

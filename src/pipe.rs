@@ -232,6 +232,7 @@ impl Pipe {
 
     /// Writer side: how many messages `queue` takes before its high water
     /// mark (`usize::MAX` without one).
+    #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn room(&self, queue: &Queue) -> usize {
         if queue.hwm == 0 {
             return usize::MAX;
@@ -239,19 +240,27 @@ impl Pipe {
         queue.hwm.saturating_sub(queue.lock().items.len())
     }
 
-    /// Writer side: queue every message of `msgs` (emptying it) with one lock
-    /// and at most one wake-up; the caller has checked [`Pipe::room`]. A queue
-    /// left at its high water mark marks the writer blocked, so the reader
-    /// wakes it at the low water mark.
-    pub(crate) fn push_batch(&self, queue: &Queue, msgs: &mut Vec<Msg>) -> Pushed {
+    /// Writer side: move as many messages from the front of `msgs` as the
+    /// queue has room for, under one lock and with at most one wake-up. The
+    /// room is decided under that lock (a count taken earlier may be stale,
+    /// as the reader drains meanwhile), so messages are left in `msgs` only
+    /// when the queue is full: then the writer is marked blocked and the
+    /// reader wakes it at the low water mark.
+    pub(crate) fn push_batch(&self, queue: &Queue, msgs: &mut VecDeque<Msg>) -> Pushed {
         let (wake_reader, full) = {
             let mut state = queue.lock();
-            state.items.extend(msgs.drain(..));
+            let take = if queue.hwm == 0 {
+                msgs.len()
+            } else {
+                queue.hwm.saturating_sub(state.items.len()).min(msgs.len())
+            };
+            state.items.extend(msgs.drain(..take));
             let full = queue.is_full(&state);
             if full {
                 state.writer_blocked = true;
             }
-            (std::mem::replace(&mut state.reader_idle, false), full)
+            let wake = take > 0 && std::mem::replace(&mut state.reader_idle, false);
+            (wake, full)
         };
         if wake_reader {
             self.wake(queue.reader);
@@ -409,14 +418,16 @@ mod tests {
     fn a_batch_that_fills_the_queue_blocks_the_writer_until_the_low_water_mark() {
         let (p, _, reactor) = pipe(4);
         assert_eq!(p.room(p.inb()), 4);
-        let mut batch: Vec<Msg> = ["a", "b"].into_iter().map(Msg::from).collect();
+        let mut batch: VecDeque<Msg> = ["a", "b"].into_iter().map(Msg::from).collect();
         assert_eq!(p.push_batch(p.inb(), &mut batch), Pushed::Room);
         assert!(batch.is_empty());
         assert_eq!(p.room(p.inb()), 2);
-        let mut batch: Vec<Msg> = ["c", "d"].into_iter().map(Msg::from).collect();
+        // Only what fits is taken; the rest stays with the writer.
+        let mut batch: VecDeque<Msg> = ["c", "d", "e"].into_iter().map(Msg::from).collect();
         assert_eq!(p.push_batch(p.inb(), &mut batch), Pushed::NowFull);
+        assert_eq!(batch, [Msg::from("e")]);
         // Even an empty batch on a full queue marks the writer blocked.
-        assert_eq!(p.push_batch(p.inb(), &mut Vec::new()), Pushed::NowFull);
+        assert_eq!(p.push_batch(p.inb(), &mut VecDeque::new()), Pushed::NowFull);
         reactor.take_commands();
         assert!(p.pop(p.inb()).is_some());
         assert_eq!(
@@ -426,6 +437,10 @@ mod tests {
         );
         assert!(p.pop(p.inb()).is_some());
         assert_eq!(activations(&reactor), 1, "woken at the low water mark");
+        // Room made by the reader after the writer looked is used at once:
+        // nothing is left behind while the queue has room.
+        assert_eq!(p.push_batch(p.inb(), &mut batch), Pushed::Room);
+        assert!(batch.is_empty());
     }
 
     #[test]

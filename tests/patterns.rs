@@ -513,6 +513,32 @@ fn blocked_push_resumes_when_the_puller_drains() {
     sender.join().unwrap();
 }
 
+/// The reactor hands decoded messages over in batches sized by the room it
+/// saw, while the socket drains the pipe at the same time: every message
+/// must still arrive, with no stall (reads are edge-triggered, so a decoded
+/// message left behind would wait for bytes that never come).
+#[test]
+fn a_small_receive_queue_drained_while_filling_loses_and_stalls_nothing() {
+    let ctx = Context::new().unwrap();
+    let mut small = ctx.socket::<Pull>().unwrap();
+    small.set_rcvhwm(7).unwrap();
+    small.set_rcvtimeo(Some(PATIENCE)).unwrap();
+    let small_endpoint = small.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let sender = thread::spawn(move || {
+        let ctx = Context::new().unwrap();
+        let mut push = ctx.socket::<Push>().unwrap();
+        push.connect(&small_endpoint).unwrap();
+        for i in 0..200_000u32 {
+            push.send(i.to_be_bytes().to_vec()).unwrap();
+        }
+    });
+    for i in 0..200_000u32 {
+        let msg = small.recv().unwrap_or_else(|e| panic!("message {i}: {e}"));
+        assert_eq!(&msg.frame(0).unwrap()[..], i.to_be_bytes());
+    }
+    sender.join().unwrap();
+}
+
 #[test]
 fn pub_drops_for_a_subscriber_at_its_high_water_mark_and_never_blocks() {
     let ctx = Context::new().unwrap();
