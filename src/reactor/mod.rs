@@ -96,7 +96,7 @@ impl ReactorShared {
 
     /// A handle with no reactor thread behind it: commands just accumulate,
     /// so tests can see who woke the reactor and why.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn detached() -> Arc<ReactorShared> {
         let poll = Poll::new().expect("poll for a test reactor handle");
         let waker = Waker::new(poll.registry(), WAKER).expect("waker for a test reactor handle");
@@ -107,7 +107,7 @@ impl ReactorShared {
     }
 
     /// The commands queued so far (tests only).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn take_commands(&self) -> Vec<Command> {
         std::mem::take(&mut *self.commands.lock().unwrap_or_else(|p| p.into_inner()))
     }
