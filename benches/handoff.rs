@@ -25,6 +25,7 @@
 //! building and dropping the messages is outside the timed region.
 //! Run with `cargo bench --features bench-internals --bench handoff`.
 
+use std::collections::VecDeque;
 use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -80,16 +81,17 @@ fn handoff(c: &mut Criterion) {
     });
 
     let pipe = HandOff::new(HWM);
+    let mut inbound: VecDeque<Msg> = VecDeque::with_capacity(POP_BATCH);
     group.bench_function("recv_path", |b| {
         b.iter_custom(|iters| {
             let mut elapsed = Duration::ZERO;
             let mut left = iters;
             while left > 0 {
                 let n = left.min(POP_BATCH as u64);
-                msgs.extend((0..n).map(|_| Msg::from(payload.clone())));
+                inbound.extend((0..n).map(|_| Msg::from(payload.clone())));
                 let start = Instant::now();
-                assert!(pipe.inbound_room() >= msgs.len());
-                pipe.deliver(&mut msgs);
+                assert!(pipe.inbound_room() >= inbound.len());
+                pipe.deliver(&mut inbound);
                 pipe.recv_batch(POP_BATCH, &mut taken);
                 elapsed += start.elapsed();
                 assert_eq!(taken.len() as u64, n);

@@ -6,6 +6,7 @@
 //! method delegates to the code the engine and the sockets run; nothing here
 //! changes how the library behaves.
 
+use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::Arc;
 
@@ -156,10 +157,11 @@ impl HandOff {
         self.pipe.room(self.pipe.inb())
     }
 
-    /// Reactor side, receiving: queues every message of `msgs` (emptying it)
-    /// with one lock, as the engine's delivery does (`Pipe::push_batch`);
-    /// `true` when the queue is now at its high water mark.
-    pub fn deliver(&self, msgs: &mut Vec<Msg>) -> bool {
+    /// Reactor side, receiving: moves as many messages from the front of
+    /// `msgs` as the inbound queue has room for, with one lock, as the
+    /// engine's delivery does (`Pipe::push_batch`); `true` when the queue is
+    /// now at its high water mark (what did not fit stays in `msgs`).
+    pub fn deliver(&self, msgs: &mut VecDeque<Msg>) -> bool {
         self.pipe.push_batch(self.pipe.inb(), msgs) == Pushed::NowFull
     }
 
