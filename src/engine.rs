@@ -24,8 +24,6 @@ const MAX_READ_CHUNK: usize = 1024 * 1024;
 /// Encoded bytes the engine keeps ready to write before it stops taking
 /// messages from the pipe; the pipe, not this buffer, is the bounded queue.
 const TX_HIGH: usize = 256 * 1024;
-/// Messages taken from the pipe per lock.
-const POP_BATCH: usize = 256;
 /// Slices per vectored write.
 const MAX_IOV: usize = 64;
 
@@ -63,6 +61,8 @@ pub(crate) struct Engine {
     paused: bool,
     /// Bytes to ask for in the next read (adapts to what reads return).
     read_chunk: usize,
+    /// Messages taken from the pipe, waiting to be encoded.
+    outbox: VecDeque<Msg>,
     /// Decoded messages on their way to the pipe, handed over in batches;
     /// what the pipe had no room for waits here while reading is paused.
     inbox: VecDeque<Msg>,
@@ -78,6 +78,7 @@ impl Engine {
             paused: false,
             read_chunk: MIN_READ_CHUNK,
             inbox: VecDeque::new(),
+            outbox: VecDeque::new(),
         }
     }
 
@@ -171,24 +172,24 @@ impl Engine {
 
     /// Encodes what the pipe holds and writes until done or the kernel's
     /// buffer is full (a writable event resumes it). `Err` ends the connection.
-    pub(crate) fn flush(
-        &mut self,
-        pipe: Option<&Arc<Pipe>>,
-        batch: &mut Vec<Msg>,
-    ) -> Result<(), CloseReason> {
+    ///
+    /// Messages leave the pipe all at once (one lock, a swap) into the
+    /// outbox, and are encoded from there while less than [`TX_HIGH`] bytes
+    /// wait to be written.
+    pub(crate) fn flush(&mut self, pipe: Option<&Arc<Pipe>>) -> Result<(), CloseReason> {
         if self.connecting {
             return Ok(());
         }
         loop {
             if let (Some(pipe), true) = (pipe, self.conn.is_ready()) {
                 while self.conn.pending_transmit() < TX_HIGH {
-                    pipe.pop_batch(pipe.out(), POP_BATCH, batch);
-                    if batch.is_empty() {
+                    if self.outbox.is_empty() {
+                        pipe.take_all(pipe.out(), &mut self.outbox);
+                    }
+                    let Some(msg) = self.outbox.pop_front() else {
                         break;
-                    }
-                    for msg in batch.drain(..) {
-                        self.conn.send_message(msg);
-                    }
+                    };
+                    self.conn.send_message(msg);
                 }
             }
             if self.conn.pending_transmit() == 0 {
@@ -206,8 +207,15 @@ impl Engine {
         }
     }
 
-    /// Whether encoded bytes still wait to be written.
+    /// The connection is over: messages taken from the pipe but not yet
+    /// encoded go back to its front, for the next connection (what was
+    /// encoded and not written is lost with this one).
+    pub(crate) fn return_unsent(&mut self, pipe: &Pipe) {
+        pipe.unshift(pipe.out(), &mut self.outbox);
+    }
+
+    /// Whether messages or encoded bytes still wait to be written.
     pub(crate) fn has_pending_output(&self) -> bool {
-        self.conn.pending_transmit() > 0
+        self.conn.pending_transmit() > 0 || !self.outbox.is_empty()
     }
 }

@@ -268,8 +268,50 @@ impl Pipe {
         if full { Pushed::NowFull } else { Pushed::Room }
     }
 
+    /// Reader side: take every message waiting into `into`, under one lock;
+    /// when `into` is empty the two queues are swapped, so the hand-off costs
+    /// the same for one message or a thousand (the reader's spare queue
+    /// becomes the writer's). Marks the reader idle and wakes a writer
+    /// blocked at the high water mark.
+    pub(crate) fn take_all(&self, queue: &Queue, into: &mut VecDeque<Msg>) {
+        let wake_writer = {
+            let mut state = queue.lock();
+            if into.is_empty() {
+                std::mem::swap(&mut state.items, into);
+            } else {
+                into.extend(state.items.drain(..));
+            }
+            state.reader_idle = true;
+            std::mem::replace(&mut state.writer_blocked, false)
+        };
+        if wake_writer {
+            self.wake(writer_of(queue.reader));
+        }
+    }
+
+    /// Writer side: put `msgs` back at the front of `queue`, before anything
+    /// queued since, whatever the high water mark says (they were taken from
+    /// this queue and not sent: a connection that ended returns them for
+    /// the next one).
+    pub(crate) fn unshift(&self, queue: &Queue, msgs: &mut VecDeque<Msg>) {
+        if msgs.is_empty() {
+            return;
+        }
+        let wake_reader = {
+            let mut state = queue.lock();
+            let mut rest = std::mem::take(&mut state.items);
+            state.items = std::mem::take(msgs);
+            state.items.append(&mut rest);
+            std::mem::replace(&mut state.reader_idle, false)
+        };
+        if wake_reader {
+            self.wake(queue.reader);
+        }
+    }
+
     /// Reader side: take up to `max` messages into `into`. An empty queue
     /// marks the reader idle; draining to the low water mark wakes a blocked writer.
+    #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn pop_batch(&self, queue: &Queue, max: usize, into: &mut Vec<Msg>) {
         let wake_writer = {
             let mut state = queue.lock();
@@ -441,6 +483,31 @@ mod tests {
         // nothing is left behind while the queue has room.
         assert_eq!(p.push_batch(p.inb(), &mut batch), Pushed::Room);
         assert!(batch.is_empty());
+    }
+
+    #[test]
+    fn take_all_swaps_the_queue_out_and_wakes_a_blocked_writer() {
+        let (p, socket, _) = pipe(2);
+        p.try_push(p.out(), Msg::from("a")).unwrap();
+        p.try_push(p.out(), Msg::from("b")).unwrap();
+        assert!(p.try_push(p.out(), Msg::from("c")).is_err());
+        let before = socket.seq();
+        let mut taken = VecDeque::new();
+        p.take_all(p.out(), &mut taken);
+        assert_eq!(taken, [Msg::from("a"), Msg::from("b")]);
+        assert_eq!(socket.seq(), before + 1, "the blocked writer is woken");
+        assert_eq!(p.out().len(), 0);
+        // Into a queue that already holds some: appended after them.
+        p.try_push(p.out(), Msg::from("c")).unwrap();
+        p.take_all(p.out(), &mut taken);
+        assert_eq!(taken.len(), 3);
+        // Returned unsent: back in front of what was queued meanwhile.
+        p.try_push(p.out(), Msg::from("d")).unwrap();
+        p.unshift(p.out(), &mut taken);
+        assert!(taken.is_empty());
+        let mut all = Vec::new();
+        p.pop_batch(p.out(), 10, &mut all);
+        assert_eq!(all, ["a", "b", "c", "d"].map(Msg::from));
     }
 
     #[test]

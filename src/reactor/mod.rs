@@ -17,7 +17,6 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::endpoint::Endpoint;
 use crate::engine::{CloseReason, Engine, ReadStatus};
-use crate::msg::Msg;
 use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
 use crate::session::{Origin, Session};
@@ -141,7 +140,6 @@ impl ReactorThread {
                 shared: shared.clone(),
                 pipes: HashMap::new(),
                 timers: BinaryHeap::new(),
-                batch: Vec::new(),
             },
             shutdown: false,
         };
@@ -200,7 +198,6 @@ struct Ctx {
     shared: Arc<ReactorShared>,
     pipes: HashMap<PipeId, Token>,
     timers: BinaryHeap<Reverse<(Instant, TimerKind)>>,
-    batch: Vec<Msg>,
 }
 
 #[derive(Debug)]
@@ -579,6 +576,9 @@ impl Reactor {
         }
         if let Some(mut engine) = s.engine.take() {
             let _ = self.poll.registry().deregister(engine.stream());
+            if let Some(pipe) = &s.pipe {
+                engine.return_unsent(pipe);
+            }
         }
         if let Some(pipe) = &s.pipe {
             pipe.set_peer_up(false);
@@ -643,7 +643,7 @@ fn drive_session(
                 }
                 ReadStatus::Closed(reason) => {
                     // Flush what the protocol queued (an ERROR command) on a best-effort basis.
-                    let _ = engine.flush(None, &mut ctx.batch);
+                    let _ = engine.flush(None);
                     return Next::Disconnected(reason);
                 }
             }
@@ -653,7 +653,7 @@ fn drive_session(
     let Some(engine) = s.engine.as_mut() else {
         return Next::Keep;
     };
-    if let Err(reason) = engine.flush(s.pipe.as_ref(), &mut ctx.batch) {
+    if let Err(reason) = engine.flush(s.pipe.as_ref()) {
         return Next::Disconnected(reason);
     }
     if s.linger_done() {

@@ -7,15 +7,13 @@ use std::sync::Arc;
 use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 
-/// Messages taken from a pipe per lock. They wait in the fair queue's own
-/// cache, so a busy socket locks a pipe once per batch, not per message;
-/// the read-ahead is bounded by this on top of the pipe's high water mark.
-const READ_BATCH: usize = 256;
-
 #[derive(Debug)]
 struct Source {
     pipe: Arc<Pipe>,
-    /// Messages already taken from the pipe, in order, not yet received.
+    /// Messages already taken from the pipe (all it held, in one swap), in
+    /// order, not yet received: a busy socket locks a pipe once per batch,
+    /// not per message. So a peer has at most twice the receive high water
+    /// mark waiting: in the pipe and here.
     cache: VecDeque<Msg>,
 }
 
@@ -24,7 +22,6 @@ struct Source {
 pub(crate) struct FairQueue {
     sources: Vec<Source>,
     next: usize,
-    batch: Vec<Msg>,
 }
 
 impl FairQueue {
@@ -45,8 +42,7 @@ impl FairQueue {
             let source = &mut self.sources[i];
             if source.cache.is_empty() {
                 let pipe = &source.pipe;
-                pipe.pop_batch(pipe.inb(), READ_BATCH, &mut self.batch);
-                source.cache.extend(self.batch.drain(..));
+                pipe.take_all(pipe.inb(), &mut source.cache);
             }
             if let Some(msg) = source.cache.pop_front() {
                 let id = source.pipe.id();
