@@ -59,6 +59,8 @@ pub(crate) struct Engine {
     connecting: bool,
     /// The pipe to the socket is full: reading waits until it drains.
     paused: bool,
+    /// The peer's close was reported: read to the end of the stream.
+    peer_closing: bool,
     /// Bytes to ask for in the next read (adapts to what reads return).
     read_chunk: usize,
     /// Messages taken from the pipe, waiting to be encoded.
@@ -76,6 +78,7 @@ impl Engine {
             rbuf: BytesMut::new(),
             connecting,
             paused: false,
+            peer_closing: false,
             read_chunk: MIN_READ_CHUNK,
             inbox: VecDeque::new(),
             outbox: VecDeque::new(),
@@ -136,13 +139,27 @@ impl Engine {
         ready
     }
 
+    /// The poller said the peer closed its side (or the socket has an
+    /// error): from now on every read goes on to the end of the stream.
+    pub(crate) fn note_read_closed(&mut self) {
+        self.peer_closing = true;
+    }
+
     /// Reads and decodes until the kernel has nothing more or the pipe is full.
+    ///
+    /// A read that returns less than was asked for has emptied the socket's
+    /// receive queue, and data arriving later raises a new edge-triggered
+    /// event, so the usual extra read that only returns `WouldBlock` is
+    /// skipped: one syscall less per wake-up, which is latency. The one
+    /// event that may already be folded into the current one is the peer's
+    /// close; once the poller has reported it, reads go on to the end.
     pub(crate) fn read(&mut self, pipe: Option<&Arc<Pipe>>) -> ReadStatus {
+        let mut drained = false;
         loop {
             if let Some(info) = self.deliver(pipe) {
                 return ReadStatus::Ready(info);
             }
-            if self.paused {
+            if self.paused || drained {
                 return ReadStatus::Idle;
             }
             let start = self.rbuf.len();
@@ -158,6 +175,7 @@ impl Engine {
             match result {
                 Ok(0) => return ReadStatus::Closed(CloseReason::PeerClosed),
                 Ok(_) => {
+                    drained = got < chunk && !self.peer_closing;
                     self.read_chunk = (2 * got).clamp(MIN_READ_CHUNK, MAX_READ_CHUNK);
                     if let Err(e) = self.conn.handle_input(&mut self.rbuf) {
                         return ReadStatus::Closed(CloseReason::Protocol(e));

@@ -75,9 +75,16 @@ impl SocketShared {
 
     /// Something changed on a pipe: wake the socket if it waits.
     pub(crate) fn notify(&self) {
-        let mailbox = self.lock();
-        self.seq.fetch_add(1, Ordering::Release);
-        if mailbox.waiting {
+        let waiting = {
+            let mailbox = self.lock();
+            self.seq.fetch_add(1, Ordering::Release);
+            mailbox.waiting
+        };
+        // Woken after the lock is released, so the waiter does not wake only
+        // to block again on the mailbox lock. No wake-up is lost: the waiter
+        // checks `seq` and sets `waiting` under the lock, and we read
+        // `waiting` under it after changing `seq`.
+        if waiting {
             self.wakeup.notify_one();
         }
     }
@@ -91,7 +98,9 @@ impl SocketShared {
         mailbox.events.push(event);
         self.has_events.store(true, Ordering::Release);
         self.seq.fetch_add(1, Ordering::Release);
-        if mailbox.waiting {
+        let waiting = mailbox.waiting;
+        drop(mailbox);
+        if waiting {
             self.wakeup.notify_one();
         }
     }

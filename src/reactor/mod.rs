@@ -451,7 +451,12 @@ impl Reactor {
         let token = event.token();
         match self.entries.get_mut(token) {
             Some(Entry::Listener(_)) => self.accept(token),
-            Some(Entry::Session(_)) => {
+            Some(Entry::Session(s)) => {
+                if (event.is_read_closed() || event.is_error())
+                    && let Some(engine) = s.engine.as_mut()
+                {
+                    engine.note_read_closed();
+                }
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 let writable = event.is_writable() || event.is_error();
                 self.drive(token, readable, writable);
