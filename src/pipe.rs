@@ -56,6 +56,10 @@ pub(crate) struct Queue {
     lwm: usize,
     /// Which side reads this queue (the writer is the other one).
     reader: Side,
+    /// Set when a push finds the reader idle (it had emptied the queue), or
+    /// the connection closes; taken by a reader that keeps idle queues out
+    /// of its rotation, so it looks at one again only when this says so.
+    activated: AtomicBool,
 }
 
 /// What a push into a queue found.
@@ -80,7 +84,14 @@ impl Queue {
             hwm,
             lwm: low_water_mark(hwm),
             reader,
+            activated: AtomicBool::new(false),
         }
+    }
+
+    /// Reader side: whether the queue was activated since the last call
+    /// (lock-free; see [`Pipe::take_socket_activations`]).
+    pub(crate) fn take_activated(&self) -> bool {
+        self.activated.swap(false, Ordering::AcqRel)
     }
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
@@ -169,6 +180,23 @@ impl Pipe {
         &self.inb
     }
 
+    /// A push found `queue`'s reader idle: mark the queue activated (before
+    /// the socket-wide mark, so a reader that sees that sees this too) and
+    /// wake the reader.
+    fn activate_reader(&self, queue: &Queue) {
+        queue.activated.store(true, Ordering::Release);
+        if queue.reader == Side::Socket {
+            self.socket.mark_activation();
+        }
+        self.wake(queue.reader);
+    }
+
+    /// Socket side: whether any pipe of this socket was activated since the
+    /// last call (one atomic swap), so a reader scans its idle pipes only then.
+    pub(crate) fn take_socket_activations(&self) -> bool {
+        self.socket.take_activations()
+    }
+
     fn wake(&self, side: Side) {
         match side {
             Side::Socket => self.socket.notify(),
@@ -189,7 +217,7 @@ impl Pipe {
             std::mem::replace(&mut state.reader_idle, false)
         };
         if wake_reader {
-            self.wake(queue.reader);
+            self.activate_reader(queue);
         }
         Ok(())
     }
@@ -206,7 +234,7 @@ impl Pipe {
             std::mem::replace(&mut state.reader_idle, false)
         };
         if wake_reader {
-            self.wake(queue.reader);
+            self.activate_reader(queue);
         }
         true
     }
@@ -225,7 +253,7 @@ impl Pipe {
             (std::mem::replace(&mut state.reader_idle, false), full)
         };
         if wake_reader {
-            self.wake(queue.reader);
+            self.activate_reader(queue);
         }
         if full { Pushed::NowFull } else { Pushed::Room }
     }
@@ -263,7 +291,7 @@ impl Pipe {
             (wake, full)
         };
         if wake_reader {
-            self.wake(queue.reader);
+            self.activate_reader(queue);
         }
         if full { Pushed::NowFull } else { Pushed::Room }
     }
@@ -305,7 +333,7 @@ impl Pipe {
             std::mem::replace(&mut state.reader_idle, false)
         };
         if wake_reader {
-            self.wake(queue.reader);
+            self.activate_reader(queue);
         }
     }
 
@@ -363,6 +391,10 @@ impl Pipe {
             state.closed = true;
         }
         self.out.lock().closed = true;
+        // The socket may hold this pipe as idle: it must look again to
+        // read what is left and then let it go.
+        self.inb.activated.store(true, Ordering::Release);
+        self.socket.mark_activation();
         self.socket.notify();
     }
 }
@@ -388,6 +420,19 @@ pub(crate) mod testing {
         let pipe = Pipe::new(hwm, hwm, socket.clone(), reactor.clone());
         pipe.set_peer_up(true);
         (pipe, socket, reactor)
+    }
+
+    /// `n` pipes of one socket (as a socket's peers are), peers connected.
+    pub(crate) fn pipes_of_one_socket(n: usize, hwm: usize) -> Vec<Arc<Pipe>> {
+        let socket = SocketShared::new(SocketKind::Pull);
+        let reactor = ReactorShared::detached();
+        (0..n)
+            .map(|_| {
+                let pipe = Pipe::new(hwm, hwm, socket.clone(), reactor.clone());
+                pipe.set_peer_up(true);
+                pipe
+            })
+            .collect()
     }
 
     /// The peer side: queue a message as the reactor would on receipt.

@@ -60,6 +60,8 @@ pub(crate) struct SocketShared {
     seq: AtomicU64,
     /// Events wait in the mailbox.
     has_events: AtomicBool,
+    /// A pipe of this socket was activated (see `Pipe::take_socket_activations`).
+    activations: AtomicBool,
 }
 
 impl SocketShared {
@@ -71,6 +73,17 @@ impl SocketShared {
     /// The socket's type.
     pub(crate) fn kind(&self) -> SocketKind {
         self.kind
+    }
+
+    /// A pipe's inbound queue was activated (a push after the socket had
+    /// emptied it).
+    pub(crate) fn mark_activation(&self) {
+        self.activations.store(true, Ordering::Release);
+    }
+
+    /// Whether a pipe was activated since the last call.
+    pub(crate) fn take_activations(&self) -> bool {
+        self.activations.swap(false, Ordering::AcqRel)
     }
 
     /// Something changed on a pipe: wake the socket if it waits.
@@ -113,6 +126,7 @@ impl SocketShared {
             wakeup: Condvar::new(),
             seq: AtomicU64::new(0),
             has_events: AtomicBool::new(false),
+            activations: AtomicBool::new(false),
         })
     }
 
@@ -214,6 +228,9 @@ socket_type!(
 #[derive(Clone, Copy, Debug)]
 enum Wait {
     Never,
+    /// Up to this long from the first time it has to wait: the clock is only
+    /// read then, so a send or receive that need not wait never reads it.
+    Within(Duration),
     Until(Instant),
     Forever,
 }
@@ -223,9 +240,7 @@ impl Wait {
         match timeout {
             None => Wait::Forever,
             Some(d) if d.is_zero() => Wait::Never,
-            Some(d) => Instant::now()
-                .checked_add(d)
-                .map_or(Wait::Forever, Wait::Until),
+            Some(d) => Wait::Within(d),
         }
     }
 }
@@ -430,9 +445,15 @@ impl<T: SocketType> Socket<T> {
     }
 
     /// Sleeps until something changes after `seq`, or fails as `wait` says.
-    fn block(&self, seq: u64, wait: Wait) -> Result<()> {
-        match wait {
+    fn block(&self, seq: u64, wait: &mut Wait) -> Result<()> {
+        if let Wait::Within(timeout) = *wait {
+            *wait = Instant::now()
+                .checked_add(timeout)
+                .map_or(Wait::Forever, Wait::Until);
+        }
+        match *wait {
             Wait::Never => Err(Error::WouldBlock),
+            Wait::Within(_) => Ok(()),
             Wait::Until(deadline) if Instant::now() >= deadline => Err(Error::TimedOut),
             Wait::Until(deadline) => {
                 self.shared.wait(seq, Some(deadline));
@@ -445,7 +466,7 @@ impl<T: SocketType> Socket<T> {
         }
     }
 
-    fn send_waiting(&mut self, mut msg: Msg, wait: Wait) -> Result<()> {
+    fn send_waiting(&mut self, mut msg: Msg, mut wait: Wait) -> Result<()> {
         loop {
             let seq = self.shared.seq();
             self.process_events();
@@ -453,18 +474,18 @@ impl<T: SocketType> Socket<T> {
                 None => return Ok(()),
                 Some(back) => msg = back,
             }
-            self.block(seq, wait)?;
+            self.block(seq, &mut wait)?;
         }
     }
 
-    fn recv_waiting(&mut self, wait: Wait) -> Result<Msg> {
+    fn recv_waiting(&mut self, mut wait: Wait) -> Result<Msg> {
         loop {
             let seq = self.shared.seq();
             self.process_events();
             if let Some(msg) = self.routing.recv()? {
                 return Ok(msg);
             }
-            self.block(seq, wait)?;
+            self.block(seq, &mut wait)?;
         }
     }
 }

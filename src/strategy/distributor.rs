@@ -12,6 +12,8 @@ use crate::strategy::sub_trie::SubTrie;
 struct Subscriber {
     pipe: Arc<Pipe>,
     subscriptions: SubTrie,
+    /// Not read yet since it was attached (its first pushes activate nothing).
+    unread: bool,
 }
 
 /// The publishing side of pub-sub: the filter runs here, per peer.
@@ -26,6 +28,7 @@ impl Distributor {
         self.subscribers.push(Subscriber {
             pipe,
             subscriptions: SubTrie::default(),
+            unread: true,
         });
     }
 
@@ -39,7 +42,16 @@ impl Distributor {
     /// A peer's subscriptions are a set, so a repeated subscribe (as after a
     /// reconnect) is harmless, as in libzmq.
     pub(crate) fn read_subscriptions(&mut self) {
+        // Only peers that sent something since they were last read: one
+        // atomic operation per send when none did, however many peers.
+        let any = self
+            .subscribers
+            .first()
+            .is_some_and(|s| s.pipe.take_socket_activations());
         for sub in &mut self.subscribers {
+            if !(std::mem::take(&mut sub.unread) || (any && sub.pipe.inb().take_activated())) {
+                continue;
+            }
             while let Some(msg) = sub.pipe.pop(sub.pipe.inb()) {
                 let Some(frame) = msg.single_frame() else {
                     continue;
@@ -79,7 +91,7 @@ impl Distributor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipe::testing::{pipe, sent};
+    use crate::pipe::testing::{pipes_of_one_socket, sent};
 
     fn subscribe(p: &Pipe, on: bool, prefix: &[u8]) {
         let mut frame = vec![u8::from(on)];
@@ -89,7 +101,7 @@ mod tests {
 
     #[test]
     fn fans_out_by_prefix_and_drops_for_full_peers() {
-        let (a, b, c) = (pipe(2).0, pipe(2).0, pipe(2).0);
+        let [a, b, c] = <[_; 3]>::try_from(pipes_of_one_socket(3, 2)).unwrap();
         let mut dist = Distributor::default();
         for p in [&a, &b, &c] {
             dist.attach(p.clone());
@@ -120,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_peer_that_is_not_connected_gets_nothing() {
-        let (a, b) = (pipe(10).0, pipe(10).0);
+        let [a, b] = <[_; 2]>::try_from(pipes_of_one_socket(2, 10)).unwrap();
         let mut dist = Distributor::default();
         dist.attach(a.clone());
         dist.attach(b.clone());
@@ -137,7 +149,7 @@ mod tests {
 
     #[test]
     fn multipart_messages_match_on_the_first_frame() {
-        let a = pipe(10).0;
+        let a = pipes_of_one_socket(1, 10).remove(0);
         let mut dist = Distributor::default();
         dist.attach(a.clone());
         subscribe(&a, true, b"k");
