@@ -92,6 +92,11 @@ impl Engine {
         &mut self.stream
     }
 
+    /// The stream, shared.
+    pub(crate) fn stream_ref(&self) -> &Stream {
+        &self.stream
+    }
+
     pub(crate) fn is_connecting(&self) -> bool {
         self.connecting
     }
@@ -201,6 +206,22 @@ impl Engine {
         if self.connecting {
             return Ok(());
         }
+        // The reactor writes now: close the socket's direct path, and send
+        // first what the socket could not finish writing itself. With
+        // nothing to write, the path stays open (the socket is about to
+        // answer, most likely).
+        if let (Some(pipe), true) = (pipe, self.conn.is_ready())
+            && let Some(mut direct) = pipe.direct()
+        {
+            if direct.is_idle()
+                && self.outbox.is_empty()
+                && self.conn.pending_transmit() == 0
+                && pipe.out().len() == 0
+            {
+                return Ok(());
+            }
+            direct.take_unsent(&mut self.conn);
+        }
         loop {
             if let (Some(pipe), true) = (pipe, self.conn.is_ready()) {
                 while self.conn.pending_transmit() < TX_HIGH {
@@ -214,6 +235,15 @@ impl Engine {
                 }
             }
             if self.conn.pending_transmit() == 0 {
+                // All written and nothing waits: the socket may write its
+                // next message itself.
+                if let Some(pipe) = pipe
+                    && let Some(mut direct) = pipe.direct()
+                {
+                    let idle =
+                        self.conn.is_ready() && self.outbox.is_empty() && pipe.out().len() == 0;
+                    direct.set_idle(idle);
+                }
                 return Ok(());
             }
             let mut iov = [IoSlice::new(&[]); MAX_IOV];

@@ -7,12 +7,16 @@
 //! the reader wakes it once the queue has drained to the low water mark.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::msg::Msg;
 use crate::reactor::ReactorShared;
 use crate::socket::SocketShared;
+use crate::socket_types::SocketKind;
+use crate::transport::Writer;
+use crate::zmtp::{Connection, Encoder};
 
 /// Identifies a pipe for the life of the process.
 pub(crate) type PipeId = u64;
@@ -134,6 +138,67 @@ pub(crate) struct Pipe {
     /// A handshaken connection is behind the pipe now (a connect pipe lives
     /// across reconnects; PUB sends nothing to a peer that is not there).
     peer_up: AtomicBool,
+    /// REQ and REP write a message on the socket's own thread when the
+    /// connection has nothing else to send (see [`Direct`]).
+    direct: Option<Mutex<Direct>>,
+}
+
+/// The direct path: a socket that sends one message and then waits for the
+/// answer (REQ, REP) writes it to the connection itself when the reactor
+/// has nothing queued for it, instead of waking the reactor to do it. That
+/// saves a thread wake-up per message, which is most of a round trip's
+/// latency. Streams of messages (PUSH, PUB) keep going through the reactor,
+/// which batches them into few writes.
+///
+/// Order on the wire is kept by `idle`: the reactor sets it, under this
+/// lock, only when it has nothing encoded, nothing taken from the pipe and
+/// the pipe is empty, and clears it before it writes anything; the socket
+/// writes only while it is set and its own queue is empty.
+#[derive(Debug)]
+pub(crate) struct Direct {
+    writer: Option<Writer>,
+    idle: bool,
+    /// What the socket encoded and could not write at once; the reactor
+    /// sends it first.
+    unsent: Encoder,
+}
+
+impl Direct {
+    /// Reactor side: the connection's writer, after a handshake (`None`
+    /// when the connection ends: the socket must not keep it open).
+    fn set_writer(&mut self, writer: Option<Writer>) {
+        self.writer = writer;
+        self.idle = false;
+        self.unsent = Encoder::new();
+    }
+
+    /// Reactor side: about to write; hands over what the socket could not
+    /// finish writing, to go out first.
+    pub(crate) fn take_unsent(&mut self, conn: &mut Connection) {
+        self.idle = false;
+        while self.unsent.pending() > 0 {
+            let taken = {
+                let mut iov = [IoSlice::new(&[]); 16];
+                let n = self.unsent.slices(&mut iov);
+                for slice in &iov[..n] {
+                    conn.transmit_encoded(slice);
+                }
+                iov[..n].iter().map(|s| s.len()).sum()
+            };
+            self.unsent.advance(taken);
+        }
+    }
+
+    /// Whether the socket may write directly now.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle
+    }
+
+    /// Reactor side: everything is written and nothing waits: the socket
+    /// may write directly until the reactor writes again.
+    pub(crate) fn set_idle(&mut self, idle: bool) {
+        self.idle = idle && self.writer.is_some();
+    }
 }
 
 impl Pipe {
@@ -144,6 +209,7 @@ impl Pipe {
         socket: Arc<SocketShared>,
         reactor: Arc<ReactorShared>,
     ) -> Arc<Pipe> {
+        let socket_kind = socket.kind();
         Arc::new(Pipe {
             id: NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed),
             out: Queue::new(sndhwm, Side::Reactor),
@@ -151,7 +217,72 @@ impl Pipe {
             socket,
             reactor,
             peer_up: AtomicBool::new(false),
+            direct: matches!(socket_kind, SocketKind::Req | SocketKind::Rep).then(|| {
+                Mutex::new(Direct {
+                    writer: None,
+                    idle: false,
+                    unsent: Encoder::new(),
+                })
+            }),
         })
+    }
+
+    /// The direct path's state (REQ and REP only).
+    pub(crate) fn direct(&self) -> Option<MutexGuard<'_, Direct>> {
+        self.direct
+            .as_ref()
+            .map(|d| d.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Reactor side: a new connection is up (`Some`) or the current one
+    /// ended (`None`).
+    pub(crate) fn set_writer(&self, writer: Option<Writer>) {
+        if let Some(mut direct) = self.direct() {
+            direct.set_writer(writer);
+        }
+    }
+
+    /// Socket side: writes `msg` to the connection now if the direct path is
+    /// open (see [`Direct`]); hands it back otherwise.
+    fn send_direct(&self, msg: Msg) -> Result<(), Msg> {
+        let Some(direct) = &self.direct else {
+            return Err(msg);
+        };
+        // The reactor holds it only briefly; never wait for it.
+        let Ok(mut direct) = direct.try_lock() else {
+            return Err(msg);
+        };
+        if !direct.idle || !self.out.lock().items.is_empty() {
+            return Err(msg);
+        }
+        let Direct { writer, unsent, .. } = &mut *direct;
+        let Some(writer) = writer.as_mut() else {
+            return Err(msg);
+        };
+        let last = msg.frame_count() - 1;
+        for (i, frame) in msg.frames().enumerate() {
+            unsent.push_frame(i < last, frame);
+        }
+        while unsent.pending() > 0 {
+            let result = {
+                let mut iov = [IoSlice::new(&[]); 16];
+                let n = unsent.slices(&mut iov);
+                writer.write_vectored(&iov[..n])
+            };
+            match result {
+                Ok(written) if written > 0 => unsent.advance(written),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // Full, closed or failed: the reactor sends the rest (or
+                // finds the error) from here on.
+                _ => break,
+            }
+        }
+        if unsent.pending() > 0 {
+            direct.idle = false;
+            drop(direct);
+            self.reactor.activate(self.id);
+        }
+        Ok(())
     }
 
     /// Reactor side: a connection behind the pipe completed its handshake
@@ -207,6 +338,10 @@ impl Pipe {
     /// Writer side: queue `msg` unless the queue is full, in which case the
     /// writer is marked blocked (it will be woken) and the message is handed back.
     pub(crate) fn try_push(&self, queue: &Queue, msg: Msg) -> Result<(), Msg> {
+        let msg = match self.send_direct_if_out(queue, msg) {
+            Ok(()) => return Ok(()),
+            Err(msg) => msg,
+        };
         let wake_reader = {
             let mut state = queue.lock();
             if queue.is_full(&state) {
@@ -225,6 +360,10 @@ impl Pipe {
     /// Writer side: queue `msg` if there is room, else drop it (PUB's policy);
     /// says whether it was queued. Never marks the writer blocked.
     pub(crate) fn offer(&self, queue: &Queue, msg: Msg) -> bool {
+        let msg = match self.send_direct_if_out(queue, msg) {
+            Ok(()) => return true,
+            Err(msg) => msg,
+        };
         let wake_reader = {
             let mut state = queue.lock();
             if queue.is_full(&state) {
@@ -237,6 +376,15 @@ impl Pipe {
             self.activate_reader(queue);
         }
         true
+    }
+
+    /// The direct path, for messages to the peer.
+    fn send_direct_if_out(&self, queue: &Queue, msg: Msg) -> Result<(), Msg> {
+        if std::ptr::eq(queue, &self.out) {
+            self.send_direct(msg)
+        } else {
+            Err(msg)
+        }
     }
 
     /// Writer side: queue `msg` whatever the high water mark says. For the few

@@ -367,6 +367,45 @@ fn req_rep_round_trips_and_enforces_turns() {
     }
 }
 
+/// REQ and REP write a message from their own thread when the connection
+/// is idle; one too large for the socket buffer is finished by the reactor.
+/// Large and small requests and replies in turn must arrive whole and in
+/// order, over tcp and ipc.
+#[test]
+fn req_rep_large_and_small_messages_in_turn_arrive_whole() {
+    let ctx = Context::new().unwrap();
+    for endpoint in ["tcp://127.0.0.1:*", "ipc://*"] {
+        let mut rep = ctx.socket::<Rep>().unwrap();
+        rep.set_rcvtimeo(Some(PATIENCE)).unwrap();
+        let endpoint = rep.bind(endpoint).unwrap().to_string();
+        let mut req = ctx.socket::<Req>().unwrap();
+        req.set_rcvtimeo(Some(PATIENCE)).unwrap();
+        req.connect(&endpoint).unwrap();
+        let server = thread::spawn(move || {
+            for _ in 0..6 {
+                let request = rep.recv().unwrap();
+                rep.send(request).unwrap();
+            }
+        });
+        for (i, size) in [10 << 20, 3, 4 << 20, 0, 300_000, 17]
+            .into_iter()
+            .enumerate()
+        {
+            let body = bytes::Bytes::from(vec![i as u8; size]);
+            req.send(Msg::from_frames([
+                bytes::Bytes::from(format!("{i}")),
+                body.clone(),
+            ]))
+            .unwrap();
+            let reply = req.recv().unwrap();
+            assert_eq!(reply.frame_count(), 2, "{endpoint} #{i}");
+            assert_eq!(&reply.frame(0).unwrap()[..], format!("{i}").as_bytes());
+            assert!(reply.frame(1).unwrap() == &body, "{endpoint} #{i}: body");
+        }
+        server.join().unwrap();
+    }
+}
+
 #[test]
 fn req_load_balances_requests_over_its_services() {
     let ctx = Context::new().unwrap();

@@ -437,6 +437,7 @@ impl Reactor {
                 }
                 if let Some(pipe) = s.pipe.take() {
                     self.ctx.pipes.remove(&pipe.id());
+                    pipe.set_writer(None);
                     pipe.close();
                     if !s.lingering {
                         s.socket.post(SocketEvent::Detach(pipe.id()));
@@ -586,6 +587,7 @@ impl Reactor {
             }
         }
         if let Some(pipe) = &s.pipe {
+            pipe.set_writer(None);
             pipe.set_peer_up(false);
             // What a publisher queued for this subscriber is stale; it
             // subscribes again when it reconnects (and a closing PUB has
@@ -671,6 +673,23 @@ fn drive_session(
 /// socket it reconnected (connect).
 fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Option<Next> {
     log::debug!("handshake done with a {} peer", info.socket_kind);
+    let next = attach_after_handshake(s, ctx, token);
+    // REQ and REP may write to this connection from their own thread.
+    if next.is_none()
+        && let (Some(pipe), Some(engine)) = (&s.pipe, s.engine.as_ref())
+        && pipe.direct().is_some()
+    {
+        match engine.stream_ref().writer() {
+            Ok(writer) => pipe.set_writer(Some(writer)),
+            Err(e) => log::debug!("no direct writes on this connection: {e}"),
+        }
+    }
+    next
+}
+
+/// Gives an accepted session its pipe, or tells the socket a connect
+/// session reconnected.
+fn attach_after_handshake(s: &mut Session, ctx: &mut Ctx, token: Token) -> Option<Next> {
     match &mut s.origin {
         Origin::Accepted { .. } => {
             if s.lingering {

@@ -105,6 +105,39 @@ impl Source for Stream {
     }
 }
 
+/// A second handle on a connection's socket, for writing from a socket's own
+/// thread (see `Pipe`'s direct path). It shares the connection's
+/// non-blocking mode; dropping it does not close the connection while the
+/// reactor's handle lives, and the reactor drops it when the connection ends.
+#[derive(Debug)]
+pub(crate) enum Writer {
+    /// TCP.
+    Tcp(std::net::TcpStream),
+    /// ipc.
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl Writer {
+    /// Writes from `bufs` as far as the kernel takes it now.
+    pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Writer::Tcp(s) => s.write_vectored(bufs),
+            Writer::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+}
+
+impl Stream {
+    /// A [`Writer`] on the same connection.
+    pub(crate) fn writer(&self) -> io::Result<Writer> {
+        use std::os::fd::AsFd;
+        Ok(match self {
+            Stream::Tcp(s) => Writer::Tcp(s.as_fd().try_clone_to_owned()?.into()),
+            Stream::Unix(s) => Writer::Unix(s.as_fd().try_clone_to_owned()?.into()),
+        })
+    }
+}
+
 /// A listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {

@@ -291,6 +291,14 @@ impl Connection {
         }
     }
 
+    /// Queues bytes already encoded elsewhere (message frames a socket wrote
+    /// itself and could not finish) to go out next, ahead of anything queued
+    /// later. Only valid once ready, and only with nothing else pending.
+    pub(crate) fn transmit_encoded(&mut self, bytes: &[u8]) {
+        debug_assert!(self.is_ready(), "encoded frames before the handshake");
+        self.encoder.push_raw(bytes);
+    }
+
     /// Bytes queued for transmission.
     pub(crate) fn pending_transmit(&self) -> usize {
         self.encoder.pending()

@@ -15,3 +15,4 @@ mod metadata;
 mod wire;
 
 pub(crate) use connection::{Connection, ConnectionConfig, Event, PeerInfo};
+pub(crate) use frame::Encoder;
