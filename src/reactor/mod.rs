@@ -21,7 +21,7 @@ use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
 use crate::session::{Origin, Session};
 use crate::socket::{SocketEvent, SocketId, SocketShared};
-use crate::transport::{Listener, Stream, ipc, tcp};
+use crate::transport::{self, Listener, Stream, ipc};
 use crate::zmtp::{ConnectionConfig, PeerInfo};
 use slab::Slab;
 
@@ -480,7 +480,7 @@ impl Reactor {
                     return;
                 }
             };
-            if let Err(e) = tcp::configure(&stream, &l.options) {
+            if let Err(e) = transport::configure(&stream, &l.options) {
                 log::warn!("cannot set options on connection from {peer}: {e}");
             }
             log::debug!("{} accepted {peer}", l.endpoint);
@@ -628,7 +628,7 @@ fn drive_session(
     if engine.is_connecting() {
         match engine.finish_connect() {
             Ok(true) => {
-                if let Err(e) = tcp::configure(engine.stream(), &s.options) {
+                if let Err(e) = transport::configure(engine.stream(), &s.options) {
                     log::warn!("cannot set connection options: {e}");
                 }
             }

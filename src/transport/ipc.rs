@@ -97,3 +97,14 @@ pub(crate) fn connect(addr: &IpcAddr) -> io::Result<UnixStream> {
         )),
     }
 }
+
+/// The send buffer asked for on ipc connections. A Unix stream socket queues
+/// what is sent against the sender's buffer alone, and the usual default
+/// (208 KiB) makes a fast sender stop and wait for the reader many times a
+/// second; the kernel caps the request at `net.core.wmem_max`.
+const IPC_SEND_BUFFER: usize = 1024 * 1024;
+
+/// Per-connection settings for ipc: a larger send buffer (best effort).
+pub(crate) fn configure(stream: &UnixStream) -> io::Result<()> {
+    socket2::SockRef::from(stream).set_send_buffer_size(IPC_SEND_BUFFER)
+}

@@ -10,6 +10,15 @@ use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 
+/// Applies the per-connection options of the stream's transport, once it
+/// is connected.
+pub(crate) fn configure(stream: &Stream, options: &crate::options::Options) -> io::Result<()> {
+    match stream {
+        Stream::Tcp(stream) => tcp::configure(stream, options),
+        Stream::Unix(stream) => ipc::configure(stream),
+    }
+}
+
 /// A connected (or connecting) byte stream.
 #[derive(Debug)]
 pub(crate) enum Stream {

@@ -3,11 +3,10 @@
 use std::io;
 use std::net::SocketAddr;
 
-use mio::net::TcpListener;
+use mio::net::{TcpListener, TcpStream};
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
 use crate::options::Options;
-use crate::transport::Stream;
 
 /// libzmq's default ZMQ_BACKLOG.
 const BACKLOG: i32 = 100;
@@ -27,12 +26,9 @@ pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(socket.into()))
 }
 
-/// Applies the per-connection options (tcp only; ipc has none): no Nagle delay (messages are already
+/// Applies the per-connection options: no Nagle delay (messages are already
 /// batched), and keepalive as configured.
-pub(crate) fn configure(stream: &Stream, options: &Options) -> io::Result<()> {
-    let Stream::Tcp(stream) = stream else {
-        return Ok(());
-    };
+pub(crate) fn configure(stream: &TcpStream, options: &Options) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let sock = SockRef::from(stream);
     if let Some(on) = options.tcp_keepalive {
