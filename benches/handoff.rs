@@ -7,11 +7,11 @@
 //!
 //! - `handoff/send_path`: one thread; the socket side queues [`POP_BATCH`]
 //!   messages one `try_push` at a time (as PUSH's load balancer does), then
-//!   the reactor side takes them with one `pop_batch` (as the engine's flush
+//!   the reactor side takes them with one `take_all` (as the engine's flush
 //!   does) and takes its commands (the one activation of the batch).
 //! - `handoff/recv_path`: one thread; the reactor side checks the room and
 //!   queues [`POP_BATCH`] messages with one `push_batch` (as the engine's
-//!   delivery does), then the socket side takes them with one `pop_batch` (as
+//!   delivery does), then the socket side takes them with one `take_all` (as
 //!   the fair queue's read cache does).
 //! - `handoff/two_threads`: a producer thread sends one message at a time
 //!   (yielding while the pipe is at its high water mark) and a consumer
@@ -35,8 +35,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use zmio::Msg;
 use zmio::bench_internals::HandOff;
 
-/// Messages moved per lock (`POP_BATCH` in src/engine.rs, `READ_BATCH` in
-/// src/strategy/fair_queue.rs).
+/// Messages per measured batch. The engine and the fair queue take
+/// whatever is queued in one swap (`Pipe::take_all`); this is how much is
+/// queued each time here.
 const POP_BATCH: usize = 256;
 /// The default ZMQ_SNDHWM / ZMQ_RCVHWM.
 const HWM: usize = 1000;
@@ -55,7 +56,7 @@ fn handoff(c: &mut Criterion) {
     // Made once: criterion calls the closure below for every sample.
     let pipe = HandOff::new(HWM);
     let mut msgs: Vec<Msg> = Vec::with_capacity(POP_BATCH);
-    let mut taken: Vec<Msg> = Vec::with_capacity(POP_BATCH);
+    let mut taken: VecDeque<Msg> = VecDeque::with_capacity(POP_BATCH);
     group.bench_function("send_path", |b| {
         b.iter_custom(|iters| {
             let mut elapsed = Duration::ZERO;
@@ -70,7 +71,7 @@ fn handoff(c: &mut Criterion) {
                     }
                 }
                 pipe.take_reactor_commands();
-                pipe.take_outbound(POP_BATCH, &mut taken);
+                pipe.take_outbound(&mut taken);
                 elapsed += start.elapsed();
                 assert_eq!(taken.len() as u64, n);
                 taken.clear();
@@ -92,7 +93,7 @@ fn handoff(c: &mut Criterion) {
                 let start = Instant::now();
                 assert!(pipe.inbound_room() >= inbound.len());
                 pipe.deliver(&mut inbound);
-                pipe.recv_batch(POP_BATCH, &mut taken);
+                pipe.recv_batch(&mut taken);
                 elapsed += start.elapsed();
                 assert_eq!(taken.len() as u64, n);
                 taken.clear();
@@ -108,12 +109,12 @@ fn handoff(c: &mut Criterion) {
             let start_line = Barrier::new(2);
             thread::scope(|s| {
                 let consumer = s.spawn(|| {
-                    let mut taken: Vec<Msg> = Vec::with_capacity(POP_BATCH);
+                    let mut taken: VecDeque<Msg> = VecDeque::with_capacity(POP_BATCH);
                     let mut got = 0;
                     start_line.wait();
                     while got < iters {
                         pipe.take_reactor_commands();
-                        pipe.take_outbound(POP_BATCH, &mut taken);
+                        pipe.take_outbound(&mut taken);
                         if taken.is_empty() {
                             thread::yield_now();
                         }

@@ -145,10 +145,11 @@ impl HandOff {
         self.pipe.try_push(self.pipe.out(), msg)
     }
 
-    /// Reactor side, sending: takes up to `max` outbound messages into
-    /// `into`, as the engine's flush does (`Pipe::pop_batch`).
-    pub fn take_outbound(&self, max: usize, into: &mut Vec<Msg>) {
-        self.pipe.pop_batch(self.pipe.out(), max, into);
+    /// Reactor side, sending: takes every outbound message into `into` (a
+    /// swap when `into` is empty), as the engine's flush does
+    /// (`Pipe::take_all`).
+    pub fn take_outbound(&self, into: &mut VecDeque<Msg>) {
+        self.pipe.take_all(self.pipe.out(), into);
     }
 
     /// Reactor side, receiving: how many messages the inbound queue takes
@@ -165,10 +166,10 @@ impl HandOff {
         self.pipe.push_batch(self.pipe.inb(), msgs) == Pushed::NowFull
     }
 
-    /// Socket side, receiving: takes up to `max` inbound messages into
-    /// `into`, as the fair queue's read cache does (`Pipe::pop_batch`).
-    pub fn recv_batch(&self, max: usize, into: &mut Vec<Msg>) {
-        self.pipe.pop_batch(self.pipe.inb(), max, into);
+    /// Socket side, receiving: takes every inbound message into `into`, as
+    /// the fair queue's read cache does (`Pipe::take_all`).
+    pub fn recv_batch(&self, into: &mut VecDeque<Msg>) {
+        self.pipe.take_all(self.pipe.inb(), into);
     }
 
     /// Reactor side: empties the detached reactor's command queue, as the

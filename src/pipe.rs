@@ -487,7 +487,7 @@ impl Pipe {
 
     /// Reader side: take up to `max` messages into `into`. An empty queue
     /// marks the reader idle; draining to the low water mark wakes a blocked writer.
-    #[cfg(any(test, feature = "bench-internals"))]
+    #[cfg(test)]
     pub(crate) fn pop_batch(&self, queue: &Queue, max: usize, into: &mut Vec<Msg>) {
         let wake_writer = {
             let mut state = queue.lock();

@@ -318,6 +318,24 @@ fn push_to_pull_carries_lines_frames_and_empty_messages() {
 }
 
 #[test]
+fn push_to_pull_over_ipc_with_a_fresh_path() {
+    let mut pull = Zmio::spawn(&["pull", "-b", "ipc://*", "-n", "2"]);
+    let endpoint = pull.bound_endpoint();
+    assert!(endpoint.starts_with("ipc:///"), "{endpoint}");
+    let path = endpoint.trim_start_matches("ipc://").to_owned();
+    assert!(std::path::Path::new(&path).exists());
+    let push = run(&["push", "-c", &endpoint], b"one\ntwo\n");
+    assert_eq!(push.code(), Some(0), "{push:?}");
+    let pulled = pull.finish();
+    assert_eq!(pulled.code(), Some(0), "{pulled:?}");
+    assert_eq!(pulled.stdout, b"one\ntwo\n");
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "the socket file goes with the process"
+    );
+}
+
+#[test]
 fn lines_become_frames() {
     let ctx = Context::new().unwrap();
     let mut pull = ctx.socket::<Pull>().unwrap();
