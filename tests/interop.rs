@@ -477,6 +477,21 @@ fn zbind<T: SocketType>(socket: &mut zmio::Socket<T>) -> String {
     socket.bind("tcp://127.0.0.1:*").expect("bind").to_string()
 }
 
+/// A zmio socket bound to loopback and a libzmq peer of `kind` connected to it.
+fn zmio_bound<T: SocketType>(ctx: &Context, kind: &str) -> (zmio::Socket<T>, Peer) {
+    let mut socket = zsocket::<T>(ctx);
+    let endpoint = zbind(&mut socket);
+    (socket, Peer::connect(kind, &endpoint, &[]))
+}
+
+/// A libzmq peer of `kind` bound to loopback and a zmio socket connected to it.
+fn libzmq_bound<T: SocketType>(ctx: &Context, kind: &str) -> (zmio::Socket<T>, Peer) {
+    let (peer, endpoint) = Peer::bind(kind, &[]);
+    let mut socket = zsocket::<T>(ctx);
+    socket.connect(&endpoint).unwrap();
+    (socket, peer)
+}
+
 fn zrecv<T: zmio::RecvSocketType>(socket: &mut zmio::Socket<T>) -> Frames {
     msg_frames(&socket.recv().expect("zmio recv"))
 }
@@ -520,9 +535,7 @@ fn check_pipeline(
 fn zmio_push_binds_libzmq_pull_connects() {
     interop!();
     let ctx = Context::new().unwrap();
-    let mut push = zsocket::<Push>(&ctx);
-    let endpoint = zbind(&mut push);
-    let mut pull = Peer::connect("PULL", &endpoint, &[]);
+    let (mut push, mut pull) = zmio_bound::<Push>(&ctx, "PULL");
     check_pipeline(
         |m| zsend(&mut push, m),
         || pull.recv(),
@@ -534,10 +547,8 @@ fn zmio_push_binds_libzmq_pull_connects() {
 #[test]
 fn libzmq_pull_binds_zmio_push_connects() {
     interop!();
-    let (mut pull, endpoint) = Peer::bind("PULL", &[]);
     let ctx = Context::new().unwrap();
-    let mut push = zsocket::<Push>(&ctx);
-    push.connect(&endpoint).unwrap();
+    let (mut push, mut pull) = libzmq_bound::<Push>(&ctx, "PULL");
     check_pipeline(
         |m| zsend(&mut push, m),
         || pull.recv(),
@@ -549,10 +560,8 @@ fn libzmq_pull_binds_zmio_push_connects() {
 #[test]
 fn libzmq_push_binds_zmio_pull_connects() {
     interop!();
-    let (mut push, endpoint) = Peer::bind("PUSH", &[]);
     let ctx = Context::new().unwrap();
-    let mut pull = zsocket::<Pull>(&ctx);
-    pull.connect(&endpoint).unwrap();
+    let (mut pull, mut push) = libzmq_bound::<Pull>(&ctx, "PUSH");
     check_pipeline(
         |m| push.send(m),
         || zrecv(&mut pull),
@@ -565,9 +574,7 @@ fn libzmq_push_binds_zmio_pull_connects() {
 fn zmio_pull_binds_libzmq_push_connects() {
     interop!();
     let ctx = Context::new().unwrap();
-    let mut pull = zsocket::<Pull>(&ctx);
-    let endpoint = zbind(&mut pull);
-    let mut push = Peer::connect("PUSH", &endpoint, &[]);
+    let (mut pull, mut push) = zmio_bound::<Pull>(&ctx, "PUSH");
     check_pipeline(
         |m| push.send(m),
         || zrecv(&mut pull),
@@ -581,9 +588,7 @@ fn ten_mib_message_from_zmio_to_libzmq() {
     interop!();
     let big = pattern(TEN_MIB);
     let ctx = Context::new().unwrap();
-    let mut push = zsocket::<Push>(&ctx);
-    let endpoint = zbind(&mut push);
-    let mut pull = Peer::connect("PULL", &endpoint, &[]);
+    let (mut push, mut pull) = zmio_bound::<Push>(&ctx, "PULL");
     // One 10 MiB frame, and a multipart message with one inside empty frames.
     zsend(&mut push, &[&big]);
     zsend(&mut push, &[b"", &big, b""]);
@@ -601,9 +606,7 @@ fn ten_mib_message_from_libzmq_to_zmio() {
     interop!();
     let big = pattern(TEN_MIB);
     let ctx = Context::new().unwrap();
-    let mut pull = zsocket::<Pull>(&ctx);
-    let endpoint = zbind(&mut pull);
-    let mut push = Peer::connect("PUSH", &endpoint, &[]);
+    let (mut pull, mut push) = zmio_bound::<Pull>(&ctx, "PUSH");
     push.send(&[&big]);
     push.send(&[b"", &big, b""]);
     assert_frames(&zrecv(&mut pull), &[&big], "10 MiB libzmq -> zmio");
@@ -868,10 +871,8 @@ fn libzmq_sub_unsubscribe_stops_delivery_from_zmio_pub() {
 fn libzmq_xpub_sees_zmio_sub_subscribe_and_cancel() {
     interop!();
     // An XPUB receives the subscriptions as messages: `01 topic` and `00 topic`.
-    let (mut xpub, endpoint) = Peer::bind("XPUB", &[]);
     let ctx = Context::new().unwrap();
-    let mut sub = zsocket::<Sub>(&ctx);
-    sub.connect(&endpoint).unwrap();
+    let (mut sub, mut xpub) = libzmq_bound::<Sub>(&ctx, "XPUB");
     sub.subscribe("alpha").unwrap();
     // Whether `alpha` went out live or at the handshake, it arrives once
     // (libzmq's XPUB passes on only the first subscription to a topic).
@@ -1004,10 +1005,8 @@ fn check_zmio_req_to_libzmq_rep(req: &mut zmio::Socket<Req>, rep: &mut Peer) {
 #[test]
 fn zmio_req_connects_to_libzmq_rep() {
     interop!();
-    let (mut rep, endpoint) = Peer::bind("REP", &[]);
     let ctx = Context::new().unwrap();
-    let mut req = zsocket::<Req>(&ctx);
-    req.connect(&endpoint).unwrap();
+    let (mut req, mut rep) = libzmq_bound::<Req>(&ctx, "REP");
     check_zmio_req_to_libzmq_rep(&mut req, &mut rep);
     rep.finish();
 }
@@ -1016,9 +1015,7 @@ fn zmio_req_connects_to_libzmq_rep() {
 fn zmio_req_binds_libzmq_rep_connects() {
     interop!();
     let ctx = Context::new().unwrap();
-    let mut req = zsocket::<Req>(&ctx);
-    let endpoint = zbind(&mut req);
-    let mut rep = Peer::connect("REP", &endpoint, &[]);
+    let (mut req, mut rep) = zmio_bound::<Req>(&ctx, "REP");
     check_zmio_req_to_libzmq_rep(&mut req, &mut rep);
     rep.finish();
 }
@@ -1039,9 +1036,7 @@ fn check_libzmq_req_to_zmio_rep(req: &mut Peer, rep: &mut zmio::Socket<Rep>) {
 fn libzmq_req_connects_to_zmio_rep() {
     interop!();
     let ctx = Context::new().unwrap();
-    let mut rep = zsocket::<Rep>(&ctx);
-    let endpoint = zbind(&mut rep);
-    let mut req = Peer::connect("REQ", &endpoint, &[]);
+    let (mut rep, mut req) = zmio_bound::<Rep>(&ctx, "REQ");
     check_libzmq_req_to_zmio_rep(&mut req, &mut rep);
     req.finish();
 }
@@ -1049,10 +1044,8 @@ fn libzmq_req_connects_to_zmio_rep() {
 #[test]
 fn libzmq_req_binds_zmio_rep_connects() {
     interop!();
-    let (mut req, endpoint) = Peer::bind("REQ", &[]);
     let ctx = Context::new().unwrap();
-    let mut rep = zsocket::<Rep>(&ctx);
-    rep.connect(&endpoint).unwrap();
+    let (mut rep, mut req) = libzmq_bound::<Rep>(&ctx, "REQ");
     check_libzmq_req_to_zmio_rep(&mut req, &mut rep);
     req.finish();
 }
@@ -1141,9 +1134,7 @@ fn check_libzmq_dealer_to_zmio_rep(dealer: &mut Peer, rep: &mut zmio::Socket<Rep
 fn libzmq_dealer_connects_to_zmio_rep() {
     interop!();
     let ctx = Context::new().unwrap();
-    let mut rep = zsocket::<Rep>(&ctx);
-    let endpoint = zbind(&mut rep);
-    let mut dealer = Peer::connect("DEALER", &endpoint, &[]);
+    let (mut rep, mut dealer) = zmio_bound::<Rep>(&ctx, "DEALER");
     check_libzmq_dealer_to_zmio_rep(&mut dealer, &mut rep);
     dealer.finish();
 }
@@ -1151,10 +1142,8 @@ fn libzmq_dealer_connects_to_zmio_rep() {
 #[test]
 fn libzmq_dealer_binds_zmio_rep_connects() {
     interop!();
-    let (mut dealer, endpoint) = Peer::bind("DEALER", &[]);
     let ctx = Context::new().unwrap();
-    let mut rep = zsocket::<Rep>(&ctx);
-    rep.connect(&endpoint).unwrap();
+    let (mut rep, mut dealer) = libzmq_bound::<Rep>(&ctx, "DEALER");
     check_libzmq_dealer_to_zmio_rep(&mut dealer, &mut rep);
     dealer.finish();
 }
@@ -1170,9 +1159,7 @@ const MANY: usize = 20_000;
 fn many_messages_keep_their_order_from_zmio_to_libzmq() {
     interop!();
     let ctx = Context::new().unwrap();
-    let mut push = zsocket::<Push>(&ctx);
-    let endpoint = zbind(&mut push);
-    let mut pull = Peer::connect("PULL", &endpoint, &[]);
+    let (mut push, mut pull) = zmio_bound::<Push>(&ctx, "PULL");
     // The peer must be receiving while zmio sends: beyond the high water
     // marks a PUSH waits for its peer to read.
     pull.start(&format!(r#"{{"op":"recv_seq","count":{MANY}}}"#));
@@ -1187,9 +1174,7 @@ fn many_messages_keep_their_order_from_zmio_to_libzmq() {
 fn many_messages_keep_their_order_from_libzmq_to_zmio() {
     interop!();
     let ctx = Context::new().unwrap();
-    let mut pull = zsocket::<Pull>(&ctx);
-    let endpoint = zbind(&mut pull);
-    let mut push = Peer::connect("PUSH", &endpoint, &[]);
+    let (mut pull, mut push) = zmio_bound::<Pull>(&ctx, "PUSH");
     push.start(&format!(r#"{{"op":"send_seq","count":{MANY}}}"#));
     for i in 0..MANY {
         assert_frames(&zrecv(&mut pull), &[i.to_string().as_bytes()], "in order");
