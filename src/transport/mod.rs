@@ -81,39 +81,6 @@ impl Write for Stream {
     }
 }
 
-impl Source for Stream {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.register(registry, token, interests),
-            Stream::Unix(s) => s.register(registry, token, interests),
-        }
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.reregister(registry, token, interests),
-            Stream::Unix(s) => s.reregister(registry, token, interests),
-        }
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.deregister(registry),
-            Stream::Unix(s) => s.deregister(registry),
-        }
-    }
-}
-
 /// A second handle on a connection's socket, for writing from a socket's own
 /// thread (see `Pipe`'s direct path). It shares the connection's
 /// non-blocking mode; dropping it does not close the connection while the
@@ -175,35 +142,41 @@ impl Listener {
     }
 }
 
-impl Source for Listener {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.register(registry, token, interests),
-            Listener::Unix { listener: l, .. } => l.register(registry, token, interests),
-        }
-    }
+/// `mio::event::Source` for an enum of sources: each call goes to the one
+/// the variant holds.
+macro_rules! source_of_variants {
+    ($ty:ty: $($variant:pat => $inner:ident),+) => {
+        impl Source for $ty {
+            fn register(
+                &mut self,
+                registry: &Registry,
+                token: Token,
+                interests: Interest,
+            ) -> io::Result<()> {
+                match self {
+                    $($variant => $inner.register(registry, token, interests)),+
+                }
+            }
 
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.reregister(registry, token, interests),
-            Listener::Unix { listener: l, .. } => l.reregister(registry, token, interests),
-        }
-    }
+            fn reregister(
+                &mut self,
+                registry: &Registry,
+                token: Token,
+                interests: Interest,
+            ) -> io::Result<()> {
+                match self {
+                    $($variant => $inner.reregister(registry, token, interests)),+
+                }
+            }
 
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.deregister(registry),
-            Listener::Unix { listener: l, .. } => l.deregister(registry),
+            fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+                match self {
+                    $($variant => $inner.deregister(registry)),+
+                }
+            }
         }
-    }
+    };
 }
+
+source_of_variants!(Stream: Stream::Tcp(s) => s, Stream::Unix(s) => s);
+source_of_variants!(Listener: Listener::Tcp(l) => l, Listener::Unix { listener: l, .. } => l);
