@@ -34,6 +34,9 @@
 //! scale` runs both (docs/benchmarks.md).
 
 use std::process::ExitCode;
+
+#[path = "perf_common/mod.rs"]
+mod perf_common;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -107,17 +110,7 @@ fn run(bind_to: &str, pushers: usize, size: usize, count: usize) -> Result<(), B
         .collect::<std::io::Result<Vec<_>>>()?;
     drop(push_ctx);
 
-    let check = |msg: &Msg| -> Result<(), BoxError> {
-        if msg.size() == size {
-            Ok(())
-        } else {
-            Err(format!(
-                "message of incorrect size received: {} B, expected {size} B",
-                msg.size()
-            )
-            .into())
-        }
-    };
+    let check = |msg: &Msg| perf_common::check_size(msg.size(), size);
     // 1. Join: one warm-up message from every pusher.
     for i in 0..pushers {
         check(
@@ -141,59 +134,32 @@ fn run(bind_to: &str, pushers: usize, size: usize, count: usize) -> Result<(), B
             start = Instant::now();
         }
     }
-    let elapsed_us = (start.elapsed().as_micros() as f64).max(1.0);
+    let elapsed = start.elapsed();
     // 4. Let the senders close.
     go.wait();
     for h in handles {
         h.join().map_err(|_| "a pusher thread panicked")?;
     }
 
-    let throughput = (total as f64 / elapsed_us * 1e6) as u64;
-    let megabits = throughput as f64 * size as f64 * 8.0 / 1e6;
     println!("pushers: {pushers}");
     println!("message size: {size} [B]");
     println!("message count: {total}");
-    println!("mean throughput: {throughput} [msg/s]");
-    println!("mean throughput: {megabits:.3} [Mb/s]");
+    perf_common::print_throughput(size, total, elapsed);
     Ok(())
 }
 
-/// Parses a whole-number argument, naming it in the error.
-fn number(name: &str, value: &str) -> Result<usize, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{name} `{value}` is not a whole number"))
-}
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [bind_to, pushers, size, count] = args.as_slice() else {
-        eprintln!("{USAGE}");
-        return ExitCode::FAILURE;
-    };
-    let parsed = (|| {
-        let pushers = match number("pushers", pushers)? {
-            0 => return Err("pushers must be at least 1".to_owned()),
-            n => n,
-        };
-        let count = match number("message-count", count)? {
-            0 => return Err("message-count must be at least 1".to_owned()),
-            n => n,
-        };
-        Ok((pushers, number("message-size", size)?, count))
-    })();
-    let (pushers, size, count) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{USAGE} ({e})");
-            return ExitCode::FAILURE;
-        }
-    };
-    match run(bind_to, pushers, size, count) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("fanin_thr: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    perf_common::main(
+        "fanin_thr",
+        USAGE,
+        |[bind_to, pushers, size, count]: &[String; 4]| {
+            Ok((
+                bind_to.clone(),
+                perf_common::number("pushers", pushers, 1)?,
+                perf_common::number("message-size", size, 0)?,
+                perf_common::number("message-count", count, 1)?,
+            ))
+        },
+        |(bind_to, pushers, size, count)| run(&bind_to, pushers, size, count),
+    )
 }

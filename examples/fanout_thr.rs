@@ -36,6 +36,9 @@
 //! `scripts/bench-vs-libzmq --only scale` runs both (docs/benchmarks.md).
 
 use std::process::ExitCode;
+
+#[path = "perf_common/mod.rs"]
+mod perf_common;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -82,13 +85,7 @@ fn subscriber(
     loop {
         let msg = sub.recv()?;
         if msg.frame_count() == 1 {
-            if msg.size() != size {
-                return Err(format!(
-                    "message of incorrect size received: {} B, expected {size} B",
-                    msg.size()
-                )
-                .into());
-            }
+            perf_common::check_size(msg.size(), size)?;
             delivered += 1;
             continue;
         }
@@ -196,10 +193,6 @@ fn run(bind_to: &str, subscribers: usize, size: usize, count: usize) -> Result<(
         t.join().map_err(|_| "a subscriber thread panicked")?;
     }
 
-    // Whole microseconds, at least one, as local_thr computes it.
-    let elapsed_us = ((last - start).as_micros() as f64).max(1.0);
-    let throughput = (delivered as f64 / elapsed_us * 1e6) as u64;
-    let megabits = throughput as f64 * size as f64 * 8.0 / 1e6;
     println!("subscribers: {subscribers}");
     println!("message size: {size} [B]");
     println!("message count: {count}");
@@ -207,47 +200,22 @@ fn run(bind_to: &str, subscribers: usize, size: usize, count: usize) -> Result<(
         "delivered: {delivered} of {} [msg]",
         subscribers as u64 * count as u64
     );
-    println!("mean throughput: {throughput} [msg/s]");
-    println!("mean throughput: {megabits:.3} [Mb/s]");
+    perf_common::print_throughput(size, delivered, last - start);
     Ok(())
 }
 
-/// Parses a whole-number argument, naming it in the error.
-fn number(name: &str, value: &str) -> Result<usize, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{name} `{value}` is not a whole number"))
-}
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [bind_to, subscribers, size, count] = args.as_slice() else {
-        eprintln!("{USAGE}");
-        return ExitCode::FAILURE;
-    };
-    let parsed = (|| {
-        let subscribers = match number("subscribers", subscribers)? {
-            0 => return Err("subscribers must be at least 1".to_owned()),
-            n => n,
-        };
-        Ok((
-            subscribers,
-            number("message-size", size)?,
-            number("message-count", count)?,
-        ))
-    })();
-    let (subscribers, size, count) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{USAGE} ({e})");
-            return ExitCode::FAILURE;
-        }
-    };
-    match run(bind_to, subscribers, size, count) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("fanout_thr: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    perf_common::main(
+        "fanout_thr",
+        USAGE,
+        |[bind_to, subscribers, size, count]: &[String; 4]| {
+            Ok((
+                bind_to.clone(),
+                perf_common::number("subscribers", subscribers, 1)?,
+                perf_common::number("message-size", size, 0)?,
+                perf_common::number("message-count", count, 0)?,
+            ))
+        },
+        |(bind_to, subscribers, size, count)| run(&bind_to, subscribers, size, count),
+    )
 }

@@ -10,16 +10,12 @@
 
 use std::process::ExitCode;
 
+#[path = "perf_common/mod.rs"]
+mod perf_common;
+
 use zmio::{Context, Rep};
 
 const USAGE: &str = "usage: local_lat <bind-to> <message-size> <roundtrip-count>";
-
-/// Parses a whole-number argument, naming it in the error.
-fn number(name: &str, value: &str) -> Result<usize, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{name} `{value}` is not a whole number"))
-}
 
 fn run(bind_to: &str, size: usize, roundtrips: usize) -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Context::new()?;
@@ -27,13 +23,7 @@ fn run(bind_to: &str, size: usize, roundtrips: usize) -> Result<(), Box<dyn std:
     rep.bind(bind_to)?;
     for _ in 0..roundtrips {
         let msg = rep.recv()?;
-        if msg.size() != size {
-            return Err(format!(
-                "message of incorrect size received: {} B, expected {size} B",
-                msg.size()
-            )
-            .into());
-        }
+        perf_common::check_size(msg.size(), size)?;
         rep.send(msg)?;
     }
     // The default (infinite) linger lets the last reply out before the
@@ -44,25 +34,16 @@ fn run(bind_to: &str, size: usize, roundtrips: usize) -> Result<(), Box<dyn std:
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [bind_to, size, roundtrips] = args.as_slice() else {
-        eprintln!("{USAGE}");
-        return ExitCode::FAILURE;
-    };
-    let parsed = number("message-size", size)
-        .and_then(|size| Ok((size, number("roundtrip-count", roundtrips)?)));
-    let (size, roundtrips) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{USAGE} ({e})");
-            return ExitCode::FAILURE;
-        }
-    };
-    match run(bind_to, size, roundtrips) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("local_lat: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    perf_common::main(
+        "local_lat",
+        USAGE,
+        |[bind_to, size, roundtrips]: &[String; 3]| {
+            Ok((
+                bind_to.clone(),
+                perf_common::number("message-size", size, 0)?,
+                perf_common::number("roundtrip-count", roundtrips, 0)?,
+            ))
+        },
+        |(bind_to, size, roundtrips)| run(&bind_to, size, roundtrips),
+    )
 }

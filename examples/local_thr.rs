@@ -19,75 +19,45 @@
 //! (docs/benchmarks.md).
 
 use std::process::ExitCode;
+
+#[path = "perf_common/mod.rs"]
+mod perf_common;
 use std::time::Instant;
 
 use zmio::{Context, Pull};
 
 const USAGE: &str = "usage: local_thr <bind-to> <message-size> <message-count>";
 
-/// Parses a whole-number argument, naming it in the error.
-fn number(name: &str, value: &str) -> Result<usize, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{name} `{value}` is not a whole number"))
-}
-
 fn run(bind_to: &str, size: usize, count: usize) -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Context::new()?;
     let mut pull = ctx.socket::<Pull>()?;
     pull.bind(bind_to)?;
 
-    let check = |msg: &zmio::Msg| -> Result<(), String> {
-        if msg.size() == size {
-            Ok(())
-        } else {
-            Err(format!(
-                "message of incorrect size received: {} B, expected {size} B",
-                msg.size()
-            ))
-        }
-    };
-    check(&pull.recv()?)?;
+    perf_common::check_size(pull.recv()?.size(), size)?;
     let start = Instant::now();
     for _ in 1..count {
-        check(&pull.recv()?)?;
+        perf_common::check_size(pull.recv()?.size(), size)?;
     }
-    // As libzmq's tool: whole microseconds, at least one, and the message
-    // count (not the count of intervals) over that time.
-    let elapsed_us = (start.elapsed().as_micros() as f64).max(1.0);
-    let throughput = (count as f64 / elapsed_us * 1e6) as u64;
-    let megabits = throughput as f64 * size as f64 * 8.0 / 1e6;
-
+    // As libzmq's tool: the message count (not the count of intervals)
+    // over the time from the first message to the last.
+    let elapsed = start.elapsed();
     println!("message size: {size} [B]");
     println!("message count: {count}");
-    println!("mean throughput: {throughput} [msg/s]");
-    println!("mean throughput: {megabits:.3} [Mb/s]");
+    perf_common::print_throughput(size, count as u64, elapsed);
     Ok(())
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [bind_to, size, count] = args.as_slice() else {
-        eprintln!("{USAGE}");
-        return ExitCode::FAILURE;
-    };
-    let parsed =
-        number("message-size", size).and_then(|size| match number("message-count", count)? {
-            0 => Err("message-count must be at least 1".to_owned()),
-            count => Ok((size, count)),
-        });
-    let (size, count) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{USAGE} ({e})");
-            return ExitCode::FAILURE;
-        }
-    };
-    match run(bind_to, size, count) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("local_thr: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    perf_common::main(
+        "local_thr",
+        USAGE,
+        |[bind_to, size, count]: &[String; 3]| {
+            Ok((
+                bind_to.clone(),
+                perf_common::number("message-size", size, 0)?,
+                perf_common::number("message-count", count, 1)?,
+            ))
+        },
+        |(bind_to, size, count)| run(&bind_to, size, count),
+    )
 }

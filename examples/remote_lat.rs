@@ -17,19 +17,15 @@
 //! One payload is allocated and each send clones its `Bytes` handle.
 
 use std::process::ExitCode;
+
+#[path = "perf_common/mod.rs"]
+mod perf_common;
 use std::time::Instant;
 
 use bytes::Bytes;
 use zmio::{Context, Req};
 
 const USAGE: &str = "usage: remote_lat <connect-to> <message-size> <roundtrip-count>";
-
-/// Parses a whole-number argument, naming it in the error.
-fn number(name: &str, value: &str) -> Result<usize, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{name} `{value}` is not a whole number"))
-}
 
 fn run(connect_to: &str, size: usize, roundtrips: usize) -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Context::new()?;
@@ -40,14 +36,7 @@ fn run(connect_to: &str, size: usize, roundtrips: usize) -> Result<(), Box<dyn s
     let start = Instant::now();
     for _ in 0..roundtrips {
         req.send(payload.clone())?;
-        let reply = req.recv()?;
-        if reply.size() != size {
-            return Err(format!(
-                "message of incorrect size received: {} B, expected {size} B",
-                reply.size()
-            )
-            .into());
-        }
+        perf_common::check_size(req.recv()?.size(), size)?;
     }
     let elapsed_us = start.elapsed().as_secs_f64() * 1e6;
     let latency = elapsed_us / (2.0 * roundtrips as f64);
@@ -59,29 +48,16 @@ fn run(connect_to: &str, size: usize, roundtrips: usize) -> Result<(), Box<dyn s
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [connect_to, size, roundtrips] = args.as_slice() else {
-        eprintln!("{USAGE}");
-        return ExitCode::FAILURE;
-    };
-    let parsed = number("message-size", size).and_then(|size| {
-        match number("roundtrip-count", roundtrips)? {
-            0 => Err("roundtrip-count must be at least 1".to_owned()),
-            n => Ok((size, n)),
-        }
-    });
-    let (size, roundtrips) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{USAGE} ({e})");
-            return ExitCode::FAILURE;
-        }
-    };
-    match run(connect_to, size, roundtrips) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("remote_lat: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    perf_common::main(
+        "remote_lat",
+        USAGE,
+        |[connect_to, size, roundtrips]: &[String; 3]| {
+            Ok((
+                connect_to.clone(),
+                perf_common::number("message-size", size, 0)?,
+                perf_common::number("roundtrip-count", roundtrips, 1)?,
+            ))
+        },
+        |(connect_to, size, roundtrips)| run(&connect_to, size, roundtrips),
+    )
 }

@@ -11,17 +11,13 @@
 
 use std::process::ExitCode;
 
+#[path = "perf_common/mod.rs"]
+mod perf_common;
+
 use bytes::Bytes;
 use zmio::{Context, Push};
 
 const USAGE: &str = "usage: remote_thr <connect-to> <message-size> <message-count>";
-
-/// Parses a whole-number argument, naming it in the error.
-fn number(name: &str, value: &str) -> Result<usize, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{name} `{value}` is not a whole number"))
-}
 
 fn run(connect_to: &str, size: usize, count: usize) -> zmio::Result<()> {
     let ctx = Context::new()?;
@@ -39,25 +35,16 @@ fn run(connect_to: &str, size: usize, count: usize) -> zmio::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [connect_to, size, count] = args.as_slice() else {
-        eprintln!("{USAGE}");
-        return ExitCode::FAILURE;
-    };
-    let parsed =
-        number("message-size", size).and_then(|size| Ok((size, number("message-count", count)?)));
-    let (size, count) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{USAGE} ({e})");
-            return ExitCode::FAILURE;
-        }
-    };
-    match run(connect_to, size, count) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("remote_thr: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    perf_common::main(
+        "remote_thr",
+        USAGE,
+        |[connect_to, size, count]: &[String; 3]| {
+            Ok((
+                connect_to.clone(),
+                perf_common::number("message-size", size, 0)?,
+                perf_common::number("message-count", count, 0)?,
+            ))
+        },
+        |(connect_to, size, count)| run(&connect_to, size, count),
+    )
 }
