@@ -56,6 +56,12 @@ pub enum Error {
     /// The send or receive timeout expired.
     #[error("timed out waiting for a peer (send/receive timeout expired)")]
     TimedOut,
+    /// A ROUTER with `router_mandatory` was asked to send to a routing id no
+    /// connected peer has (the id is shown in hex).
+    #[error(
+        "no peer with routing id {0} (hex) is connected to this ROUTER; check the first frame names a peer it received from, or turn router_mandatory off to drop such messages"
+    )]
+    HostUnreachable(String),
     /// An operating system error.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -74,6 +80,7 @@ impl From<Error> for io::Error {
             Error::EndpointNotFound(_) => io::ErrorKind::NotFound,
             Error::WouldBlock => io::ErrorKind::WouldBlock,
             Error::TimedOut => io::ErrorKind::TimedOut,
+            Error::HostUnreachable(_) => io::ErrorKind::NotConnected,
             Error::Io(e) => return io::Error::new(e.kind(), err),
         };
         io::Error::new(kind, err)

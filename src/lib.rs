@@ -1,7 +1,7 @@
 //! zmio: brokerless messaging sockets that speak ZeroMQ's wire protocol
-//! (ZMTP 3.1), in pure Rust. Typed sockets (PUSH/PULL, PUB/SUB, REQ/REP) bind
-//! and connect over TCP and talk to each other and to libzmq, pyzmq, JeroMQ
-//! or NetMQ peers with no broker in between.
+//! (ZMTP 3.1), in pure Rust. Typed sockets (PUSH/PULL, PUB/SUB, REQ/REP,
+//! DEALER/ROUTER, PAIR) bind and connect over TCP and talk to each other and
+//! to libzmq, pyzmq, JeroMQ or NetMQ peers with no broker in between.
 //!
 //! ```
 //! use zmio::{Context, Rep, Req};
@@ -44,6 +44,7 @@ pub use endpoint::{Endpoint, Host, Transport};
 pub use error::{Error, ProtocolError, Result};
 pub use msg::Msg;
 pub use socket::{
-    Pub, Pull, Push, RecvSocketType, Rep, Req, SendSocketType, Socket, SocketType, Sub,
+    Dealer, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router, SendSocketType, Socket,
+    SocketType, Sub,
 };
 pub use socket_types::SocketKind;

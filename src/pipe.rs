@@ -11,6 +11,8 @@ use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
+
 use crate::msg::Msg;
 use crate::reactor::ReactorShared;
 use crate::socket::SocketShared;
@@ -141,6 +143,12 @@ pub(crate) struct Pipe {
     /// REQ and REP write a message on the socket's own thread when the
     /// connection has nothing else to send (see [`Direct`]).
     direct: Option<Mutex<Direct>>,
+    /// The routing id the peer sent in READY (`None`: it sent none), for
+    /// the connection now behind the pipe; set before `handshakes` is bumped.
+    peer_routing_id: Mutex<Option<Bytes>>,
+    /// How many handshakes have completed on this pipe (a connect pipe
+    /// lives across reconnects), so ROUTER sees when its peer's id may change.
+    handshakes: AtomicU64,
 }
 
 /// The direct path: a socket that sends one message and then waits for the
@@ -217,6 +225,8 @@ impl Pipe {
             socket,
             reactor,
             peer_up: AtomicBool::new(false),
+            peer_routing_id: Mutex::new(None),
+            handshakes: AtomicU64::new(0),
             direct: matches!(socket_kind, SocketKind::Req | SocketKind::Rep).then(|| {
                 Mutex::new(Direct {
                     writer: None,
@@ -289,6 +299,36 @@ impl Pipe {
     /// (`true`) or ended (`false`).
     pub(crate) fn set_peer_up(&self, up: bool) {
         self.peer_up.store(up, Ordering::Release);
+    }
+
+    /// Reactor side: a handshake completed with a peer that sent `routing_id`
+    /// in READY; call before any of its messages are queued.
+    pub(crate) fn set_peer_routing_id(&self, routing_id: Option<Bytes>) {
+        *self
+            .peer_routing_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = routing_id;
+        self.handshakes.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many handshakes have completed on this pipe (0: none yet).
+    pub(crate) fn handshakes(&self) -> u64 {
+        self.handshakes.load(Ordering::Acquire)
+    }
+
+    /// The routing id the current peer sent in READY, if any.
+    pub(crate) fn peer_routing_id(&self) -> Option<Bytes> {
+        self.peer_routing_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Socket side: asks the reactor to close this pipe's connection (a
+    /// PAIR refusing a second peer); the socket gets a detach as usual.
+    pub(crate) fn request_close(&self) {
+        self.reactor
+            .send(crate::reactor::Command::Disconnect { pipe: self.id });
     }
 
     /// Whether a handshaken connection is behind the pipe now.

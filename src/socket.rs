@@ -33,6 +33,9 @@ pub(crate) enum SocketEvent {
     Detach(PipeId),
     /// A connecting pipe has a new connection after losing one.
     Reconnected(Arc<Pipe>),
+    /// A connecting pipe completed a handshake (first or after a reconnect):
+    /// its peer's routing id is on the pipe. Posted for ROUTER only.
+    Ready(Arc<Pipe>),
 }
 
 #[derive(Debug, Default)]
@@ -173,7 +176,7 @@ mod sealed {
 }
 
 /// A socket type: one of the marker types [`Push`], [`Pull`], [`Pub`],
-/// [`Sub`], [`Req`], [`Rep`].
+/// [`Sub`], [`Req`], [`Rep`], [`Dealer`], [`Router`], [`Pair`].
 pub trait SocketType: sealed::Sealed + 'static {
     /// The ZMTP socket type.
     const KIND: SocketKind;
@@ -223,6 +226,35 @@ socket_type!(
     /// REP: receives a request, then sends its reply, in strict turns.
     Rep, Rep, SendSocketType, RecvSocketType
 );
+socket_type!(
+    /// DEALER: sends round-robin to its peers (blocking when all are full,
+    /// as PUSH does) and receives fair-queued from them, with no envelope
+    /// handling. Its routing id ([`Socket::set_routing_id`]) names it to a ROUTER.
+    Dealer, Dealer, SendSocketType, RecvSocketType
+);
+socket_type!(
+    /// ROUTER: every received message starts with a frame naming the peer
+    /// it came from; a sent message's first frame names the peer it goes to.
+    ///
+    /// A peer is named by the routing id it sent in its handshake, or, if it
+    /// sent none, by an id the ROUTER makes up: a zero byte and a 4-byte
+    /// counter, as libzmq does. A peer that claims an id another connected
+    /// peer already has is refused (its connection closed, nothing it sent
+    /// received), as libzmq does without ZMQ_ROUTER_HANDOVER, which zmio
+    /// does not have yet.
+    ///
+    /// A message for an unknown peer is dropped, as is one for a peer at its
+    /// high water mark, so `send` never blocks; with
+    /// [`Socket::set_router_mandatory`] the first fails with
+    /// [`Error::HostUnreachable`] and the second waits as other sends do.
+    Router, Router, SendSocketType, RecvSocketType
+);
+socket_type!(
+    /// PAIR: talks to exactly one peer; sends block at the high water mark.
+    /// A second peer connecting while one is attached is refused (its
+    /// connection is closed and a warning logged), as libzmq does.
+    Pair, Pair, SendSocketType, RecvSocketType
+);
 
 /// How long an operation may wait.
 #[derive(Clone, Copy, Debug)]
@@ -257,7 +289,7 @@ struct Bound {
 type TypeMarker<T> = (fn() -> T, Cell<()>);
 
 /// A socket of type `T` (see [`Push`], [`Pull`], [`Pub`], [`Sub`], [`Req`],
-/// [`Rep`]). It can be moved to another thread but not shared between
+/// [`Rep`], [`Dealer`], [`Router`], [`Pair`]). It can be moved to another thread but not shared between
 /// threads, like a libzmq socket. Dropping it closes it: queued messages
 /// are still delivered for up to the linger time.
 ///
@@ -376,15 +408,18 @@ impl<T: SocketType> Socket<T> {
             self.shared.clone(),
             self.reactor.clone(),
         );
-        self.routing.attach(pipe.clone());
         self.connects.push((endpoint.to_owned(), pipe.id()));
         self.reactor.send(Command::Connect {
             socket_id: self.id,
             socket: self.shared.clone(),
             endpoint: parsed,
-            pipe,
+            pipe: pipe.clone(),
             options: Arc::new(self.options.clone()),
         });
+        // After the reactor knows the pipe, so a policy that refuses it (a
+        // PAIR's second peer) can have it closed. No event for it can be
+        // handled before this: events are read on this thread.
+        self.routing.attach(pipe);
         self.last_endpoint = Some(endpoint.to_owned());
         Ok(())
     }
@@ -440,6 +475,7 @@ impl<T: SocketType> Socket<T> {
                 SocketEvent::Attach(pipe) => self.routing.attach(pipe),
                 SocketEvent::Detach(id) => self.routing.detach(id),
                 SocketEvent::Reconnected(pipe) => self.routing.reconnected(&pipe),
+                SocketEvent::Ready(pipe) => self.routing.ready(&pipe),
             }
         }
     }
@@ -532,6 +568,18 @@ impl Socket<Sub> {
     pub fn unsubscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
         self.process_events();
         self.routing.subscribe(prefix.as_ref(), false)
+    }
+}
+
+impl Socket<Router> {
+    /// ZMQ_ROUTER_MANDATORY (default false): a message whose first frame
+    /// names no connected peer fails with [`Error::HostUnreachable`] instead
+    /// of being dropped, and one for a peer at its high water mark waits up
+    /// to the send timeout ([`Error::WouldBlock`] / [`Error::TimedOut`])
+    /// instead of being dropped. Applies at once.
+    pub fn set_router_mandatory(&mut self, on: bool) -> Result<()> {
+        self.process_events();
+        self.routing.set_router_mandatory(on)
     }
 }
 

@@ -262,7 +262,7 @@ fn every_usage_error_is_one_line_exit_2_and_no_stdout() {
 
 #[test]
 fn future_socket_types_are_named_as_not_built_yet() {
-    for kind in ["dealer", "router", "pair", "xpub", "xsub"] {
+    for kind in ["xpub", "xsub"] {
         let line = assert_usage_error(&[kind, "-c", "tcp://127.0.0.1:5555"]);
         assert!(
             line.contains(&format!("socket type `{kind}` is not built yet")),
@@ -619,4 +619,70 @@ fn a_closed_stdout_ends_pull_quietly() {
     let pulled = pull.finish();
     assert_eq!(pulled.code(), Some(0), "{pulled:?}");
     assert!(pulled.stderr.is_empty(), "{pulled:?}");
+}
+
+#[test]
+fn dealer_and_router_talk_with_hex_ids() {
+    let mut router = Zmio::spawn(&["router", "-b", "tcp://127.0.0.1:*", "-n", "2"]);
+    let endpoint = router.bound_endpoint();
+    let mut dealer = Zmio::spawn(&["dealer", "-c", &endpoint, "-n", "1"]);
+    assert!(dealer.write(b"hello\tworld\n"));
+    let line = router.line();
+    let line = String::from_utf8(line).expect("hex and ascii");
+    let (id, rest) = line.split_once('\t').expect("id TAB frames");
+    assert_eq!(id.len(), 10, "a generated 5-byte id in hex: {line:?}");
+    assert!(id.starts_with("00"), "{line:?}");
+    assert_eq!(rest, "hello\tworld\n");
+    assert!(router.write(format!("{id}\treply\n").as_bytes()));
+    assert_eq!(dealer.line(), b"reply\n");
+    let dealer = dealer.finish();
+    assert_eq!(dealer.code(), Some(0), "{dealer:?}");
+    // A second dealer's message makes the router's second, and last, line.
+    let mut again = Zmio::spawn(&["dealer", "-c", &endpoint]);
+    assert!(again.write(b"second\n"));
+    let line = String::from_utf8(router.line()).expect("text");
+    assert!(line.ends_with("\tsecond\n"), "{line:?}");
+    let router = router.finish();
+    assert_eq!(router.code(), Some(0), "{router:?}");
+}
+
+#[test]
+fn router_input_without_a_hex_id_is_a_runtime_error() {
+    let mut router = Zmio::spawn(&["router", "-b", "tcp://127.0.0.1:*"]);
+    let _ = router.bound_endpoint();
+    assert!(router.write(b"not-hex\tbody\n"));
+    let router = router.finish();
+    assert_eq!(router.code(), Some(1), "{router:?}");
+    let lines = router.stderr_lines();
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.contains("routing id in hex")),
+        "{router:?}"
+    );
+}
+
+#[test]
+fn pair_sends_and_receives_lines_both_ways() {
+    let mut a = Zmio::spawn(&["pair", "-b", "tcp://127.0.0.1:*"]);
+    let endpoint = a.bound_endpoint();
+    let mut b = Zmio::spawn(&["pair", "-c", &endpoint]);
+    for round in 0..2 {
+        assert!(b.write(format!("from b {round}\n").as_bytes()));
+        assert_eq!(a.line(), format!("from b {round}\n").as_bytes());
+        assert!(a.write(format!("from a\t{round}\n").as_bytes()));
+        assert_eq!(b.line(), format!("from a\t{round}\n").as_bytes());
+    }
+    // At end of input both keep receiving.
+    a.close_stdin();
+    b.close_stdin();
+    assert!(a.is_running() && b.is_running());
+}
+
+#[test]
+fn dealer_timeout_exits_3_after_idling() {
+    let endpoint = format!("tcp://127.0.0.1:{}", unused_port());
+    let dealer = run(&["dealer", "-c", &endpoint, "-t", "200"], b"");
+    assert_eq!(dealer.code(), Some(3), "{dealer:?}");
+    assert!(dealer.stderr.is_empty(), "{dealer:?}");
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zmio::{Context, Msg, Pub, Pull, Push, Rep, Req, SocketType, Sub};
+use zmio::{Context, Dealer, Msg, Pair, Pub, Pull, Push, Rep, Req, Router, SocketType, Sub};
 
 /// How long any single step may take before the test fails. Generous, since
 /// a loaded CI machine may be slow, but short enough that a broken peer fails
@@ -1320,4 +1320,180 @@ fn ipc_zmio_req_to_libzmq_rep_and_libzmq_req_to_zmio_rep() {
     let mut lreq = Peer::connect("REQ", &endpoint, &[]);
     check_libzmq_req_to_zmio_rep(&mut lreq, &mut zrep);
     lreq.finish();
+}
+
+// ---------------------------------------------------------------------------
+// DEALER, ROUTER, PAIR
+
+/// A zmio DEALER and a libzmq ROUTER: the ROUTER names the DEALER by its
+/// routing id and routes the reply back by it.
+fn check_zmio_dealer_to_libzmq_router(dealer: &mut zmio::Socket<Dealer>, router: &mut Peer) {
+    zsend(dealer, &[b"", b"hello", b""]);
+    assert_frames(
+        &router.recv(),
+        &[b"zd", b"", b"hello", b""],
+        "libzmq ROUTER got the DEALER's id and frames",
+    );
+    router.send(&[b"zd", b"reply", b""]);
+    router.send(&[b"nobody", b"dropped"]);
+    router.send(&[b"zd", b"second"]);
+    assert_frames(
+        &zrecv(dealer),
+        &[b"reply", b""],
+        "zmio DEALER got the reply",
+    );
+    assert_frames(&zrecv(dealer), &[b"second"], "zmio DEALER got the second");
+}
+
+#[test]
+fn zmio_dealer_connects_to_libzmq_router() {
+    interop!();
+    let (mut router, endpoint) = Peer::bind("ROUTER", &[]);
+    let ctx = Context::new().unwrap();
+    let mut dealer = zsocket::<Dealer>(&ctx);
+    dealer.set_routing_id("zd").unwrap();
+    dealer.connect(&endpoint).unwrap();
+    check_zmio_dealer_to_libzmq_router(&mut dealer, &mut router);
+    router.finish();
+}
+
+#[test]
+fn libzmq_router_connects_to_zmio_dealer() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let mut dealer = zsocket::<Dealer>(&ctx);
+    dealer.set_routing_id("zd").unwrap();
+    let endpoint = zbind(&mut dealer);
+    let mut router = Peer::connect("ROUTER", &endpoint, &[]);
+    check_zmio_dealer_to_libzmq_router(&mut dealer, &mut router);
+    router.finish();
+}
+
+/// libzmq DEALERs talking to a zmio ROUTER: the named one by its id, the
+/// anonymous one by a generated 5-byte id.
+fn check_libzmq_dealers_to_zmio_router(
+    router: &mut zmio::Socket<Router>,
+    named: &mut Peer,
+    anonymous: &mut Peer,
+) {
+    named.send(&[b"from named", b""]);
+    assert_frames(
+        &zrecv(router),
+        &[b"ld", b"from named", b""],
+        "zmio ROUTER names the DEALER by its id",
+    );
+    anonymous.send(&[b"from anonymous"]);
+    let got = zrecv(router);
+    assert!(
+        got.len() == 2 && got[0].len() == 5 && got[0][0] == 0,
+        "zmio ROUTER makes up an id: {}",
+        show(&got)
+    );
+    assert_frames(&got[1..], &[b"from anonymous"], "anonymous body");
+    zsend(router, &[&got[0], b"to anonymous"]);
+    zsend(router, &[b"nobody", b"dropped"]);
+    zsend(router, &[b"ld", b"to named", b""]);
+    assert_frames(&anonymous.recv(), &[b"to anonymous"], "anonymous reply");
+    assert_frames(&named.recv(), &[b"to named", b""], "named reply");
+}
+
+#[test]
+fn libzmq_dealers_connect_to_zmio_router() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let mut router = zsocket::<Router>(&ctx);
+    let endpoint = zbind(&mut router);
+    let mut named = Peer::connect("DEALER", &endpoint, &["--routing-id", &hex(b"ld")]);
+    let mut anonymous = Peer::connect("DEALER", &endpoint, &[]);
+    check_libzmq_dealers_to_zmio_router(&mut router, &mut named, &mut anonymous);
+    named.finish();
+    anonymous.finish();
+}
+
+#[test]
+fn zmio_router_connects_to_libzmq_dealers() {
+    interop!();
+    let (mut named, named_endpoint) = Peer::bind("DEALER", &["--routing-id", &hex(b"ld")]);
+    let (mut anonymous, anonymous_endpoint) = Peer::bind("DEALER", &[]);
+    let ctx = Context::new().unwrap();
+    let mut router = zsocket::<Router>(&ctx);
+    router.connect(&named_endpoint).unwrap();
+    router.connect(&anonymous_endpoint).unwrap();
+    check_libzmq_dealers_to_zmio_router(&mut router, &mut named, &mut anonymous);
+    named.finish();
+    anonymous.finish();
+}
+
+#[test]
+fn libzmq_req_to_zmio_router_both_directions() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    for bind_zmio in [true, false] {
+        let (mut router, mut req) = if bind_zmio {
+            let mut router = zsocket::<Router>(&ctx);
+            let endpoint = zbind(&mut router);
+            let req = Peer::connect("REQ", &endpoint, &["--routing-id", &hex(b"lq")]);
+            (router, req)
+        } else {
+            let (req, endpoint) = Peer::bind("REQ", &["--routing-id", &hex(b"lq")]);
+            let mut router = zsocket::<Router>(&ctx);
+            router.connect(&endpoint).unwrap();
+            (router, req)
+        };
+        for i in 0..3u8 {
+            let body = [b'q', b'0' + i];
+            req.send(&[&body]);
+            assert_frames(
+                &zrecv(&mut router),
+                &[b"lq", b"", &body],
+                "zmio ROUTER got the REQ envelope",
+            );
+            zsend(&mut router, &[b"lq", b"", b"ok", &body]);
+            assert_frames(&req.recv(), &[b"ok", &body], "libzmq REQ got the reply");
+        }
+        req.finish();
+    }
+}
+
+#[test]
+fn zmio_dealer_to_libzmq_rep() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let (mut dealer, mut rep) = libzmq_bound::<Dealer>(&ctx, "REP");
+    zsend(&mut dealer, &[b"", b"hello"]);
+    assert_frames(&rep.recv(), &[b"hello"], "libzmq REP got the body");
+    rep.send(&[b"world"]);
+    assert_frames(
+        &zrecv(&mut dealer),
+        &[b"", b"world"],
+        "zmio DEALER got the reply",
+    );
+    rep.finish();
+}
+
+fn check_pair(zmio_pair: &mut zmio::Socket<Pair>, peer: &mut Peer) {
+    for msg in pipeline_messages() {
+        zsend(zmio_pair, &msg);
+        assert_frames(&peer.recv(), &msg, "zmio PAIR -> libzmq PAIR");
+        peer.send(&msg);
+        assert_frames(&zrecv(zmio_pair), &msg, "libzmq PAIR -> zmio PAIR");
+    }
+}
+
+#[test]
+fn zmio_pair_binds_libzmq_pair_connects() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let (mut pair, mut peer) = zmio_bound::<Pair>(&ctx, "PAIR");
+    check_pair(&mut pair, &mut peer);
+    peer.finish();
+}
+
+#[test]
+fn libzmq_pair_binds_zmio_pair_connects() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let (mut pair, mut peer) = libzmq_bound::<Pair>(&ctx, "PAIR");
+    check_pair(&mut pair, &mut peer);
+    peer.finish();
 }

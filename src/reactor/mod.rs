@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
@@ -21,6 +22,7 @@ use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
 use crate::session::{Origin, Session};
 use crate::socket::{SocketEvent, SocketId, SocketShared};
+use crate::socket_types::SocketKind;
 use crate::transport::{self, Listener, Stream, ipc};
 use crate::zmtp::{ConnectionConfig, PeerInfo};
 use slab::Slab;
@@ -673,7 +675,7 @@ fn drive_session(
 /// socket it reconnected (connect).
 fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Option<Next> {
     log::debug!("handshake done with a {} peer", info.socket_kind);
-    let next = attach_after_handshake(s, ctx, token);
+    let next = attach_after_handshake(s, ctx, token, info.routing_id);
     // REQ and REP may write to this connection from their own thread.
     if next.is_none()
         && let (Some(pipe), Some(engine)) = (&s.pipe, s.engine.as_ref())
@@ -689,7 +691,16 @@ fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Opt
 
 /// Gives an accepted session its pipe, or tells the socket a connect
 /// session reconnected.
-fn attach_after_handshake(s: &mut Session, ctx: &mut Ctx, token: Token) -> Option<Next> {
+///
+/// The peer's READY routing id goes on the pipe first (before any of its
+/// messages), so a ROUTER can name the peer; a connect pipe, attached at
+/// connect time, also gets a `Ready` event so a ROUTER learns the id for sending.
+fn attach_after_handshake(
+    s: &mut Session,
+    ctx: &mut Ctx,
+    token: Token,
+    routing_id: Option<Bytes>,
+) -> Option<Next> {
     match &mut s.origin {
         Origin::Accepted { .. } => {
             if s.lingering {
@@ -702,6 +713,7 @@ fn attach_after_handshake(s: &mut Session, ctx: &mut Ctx, token: Token) -> Optio
                 ctx.shared.clone(),
             );
             ctx.pipes.insert(pipe.id(), token);
+            pipe.set_peer_routing_id(routing_id);
             pipe.set_peer_up(true);
             s.socket.post(SocketEvent::Attach(pipe.clone()));
             s.pipe = Some(pipe);
@@ -713,7 +725,11 @@ fn attach_after_handshake(s: &mut Session, ctx: &mut Ctx, token: Token) -> Optio
         } => {
             *failures = 0;
             if let Some(pipe) = &s.pipe {
+                pipe.set_peer_routing_id(routing_id);
                 pipe.set_peer_up(true);
+                if s.socket.kind() == SocketKind::Router {
+                    s.socket.post(SocketEvent::Ready(pipe.clone()));
+                }
             }
             if std::mem::replace(was_ready, true)
                 && let Some(pipe) = &s.pipe

@@ -2,12 +2,15 @@
 //! a small [`Routing`] implementation; the socket core does the waiting,
 //! timeouts and reactor hand-off for all of them.
 
+mod dealer;
 mod kind;
+mod pair;
 mod publisher;
 mod pull;
 mod push;
 mod rep;
 mod req;
+mod router;
 mod subscriber;
 
 use std::sync::Arc;
@@ -30,6 +33,10 @@ pub(crate) trait Routing: Send + std::fmt::Debug {
     /// its subscriptions here).
     fn reconnected(&mut self, _pipe: &Arc<Pipe>) {}
 
+    /// A connecting pipe completed a handshake; its peer's routing id is on
+    /// the pipe (ROUTER names the peer by it).
+    fn ready(&mut self, _pipe: &Arc<Pipe>) {}
+
     /// Queues a message. `Ok(Some(msg))` hands it back: no peer can take it now.
     fn send(&mut self, _msg: Msg) -> Result<Option<Msg>> {
         Err(Error::InvalidState("this socket type cannot send"))
@@ -44,6 +51,14 @@ pub(crate) trait Routing: Send + std::fmt::Debug {
     fn subscribe(&mut self, _prefix: &[u8], _on: bool) -> Result<()> {
         Err(Error::InvalidState("only SUB sockets subscribe"))
     }
+
+    /// ZMQ_ROUTER_MANDATORY: fail sends to unknown or full peers instead of
+    /// dropping them.
+    fn set_router_mandatory(&mut self, _on: bool) -> Result<()> {
+        Err(Error::InvalidState(
+            "only ROUTER sockets have router_mandatory",
+        ))
+    }
 }
 
 /// The routing policy for `kind`, or `None` for a type not built yet.
@@ -55,6 +70,9 @@ pub(crate) fn routing_for(kind: SocketKind) -> Option<Box<dyn Routing>> {
         SocketKind::Sub => Box::<subscriber::Sub>::default(),
         SocketKind::Req => Box::<req::Req>::default(),
         SocketKind::Rep => Box::<rep::Rep>::default(),
+        SocketKind::Dealer => Box::<dealer::Dealer>::default(),
+        SocketKind::Router => Box::<router::Router>::default(),
+        SocketKind::Pair => Box::<pair::Pair>::default(),
         _ => return None,
     })
 }

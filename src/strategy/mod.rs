@@ -4,4 +4,5 @@
 pub(crate) mod distributor;
 pub(crate) mod fair_queue;
 pub(crate) mod load_balance;
+pub(crate) mod router_table;
 pub(crate) mod sub_trie;

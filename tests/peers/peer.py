@@ -8,7 +8,7 @@ Options: --routing-id HEX, --subscribe HEX (repeatable), --sockopt NAME=INT
 socket events for the `events` command).
 
 TYPE is a libzmq socket type name (PUSH, PULL, PUB, SUB, XPUB, REQ, REP,
-DEALER, ROUTER). After binding the peer prints `bound <endpoint>` (the
+DEALER, ROUTER, PAIR). After binding the peer prints `bound <endpoint>` (the
 endpoint read back with LAST_ENDPOINT, so port `*` works); after connecting
 it prints `connected`. Then it reads one JSON command per line on stdin and
 answers each with one line on stdout:

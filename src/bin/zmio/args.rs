@@ -22,6 +22,11 @@ TYPE is one of:
   sub    print each message matching a subscription (-s)
   req    send each stdin line as a request and print its reply
   rep    print each request and send it back as the reply
+  dealer send each stdin line (round-robin) and print each message received
+  pair   send each stdin line to the one peer and print each message received
+  router print each message received as HEXID TAB FRAMES...; send each stdin
+         line HEXID TAB FRAMES... to the peer HEXID names (an unknown id is
+         dropped)
 
 Endpoints (at least one; repeatable; EP is tcp://HOST:PORT or ipc://PATH):
   -b, --bind EP        listen on EP; HOST may be *, an IPv4 address, [IPv6] or a
@@ -34,10 +39,11 @@ Options:
   -s, --subscribe PFX  sub only: receive messages whose first frame starts with
                        PFX (repeatable; none given = everything)
   -n, --count N        receivers exit 0 after printing N messages; senders
-                       send at most N
-  -w, --wait MS        push, pub, req: sleep MS after bind/connect before the
+                       send at most N (dealer, pair, router: exit after
+                       printing N; at end of input they keep receiving)
+  -w, --wait MS        push, pub, req, dealer, pair, router: sleep MS after bind/connect before the
                        first send (lets subscribers join a pub)
-  -t, --timeout MS     pull, sub, req, rep: exit 3 after MS with no message
+  -t, --timeout MS     all but push and pub: exit 3 after MS with no message
                        (restarted by every message; req: waiting for a reply)
       --linger MS      at exit, wait at most MS to deliver queued messages
                        (default: until delivered; -1 = forever, 0 = drop them)
@@ -73,6 +79,13 @@ pub enum SocketType {
     Req,
     /// Prints each request and echoes it back.
     Rep,
+    /// Sends stdin lines round-robin and prints what it receives.
+    Dealer,
+    /// Sends stdin lines to its one peer and prints what it receives.
+    Pair,
+    /// Prints what it receives with the sender's id in hex; sends each
+    /// stdin line to the peer its first (hex) field names.
+    Router,
 }
 
 impl SocketType {
@@ -85,12 +98,15 @@ impl SocketType {
             "sub" => SocketType::Sub,
             "req" => SocketType::Req,
             "rep" => SocketType::Rep,
-            "dealer" | "router" | "pair" | "xpub" | "xsub" => {
+            "dealer" => SocketType::Dealer,
+            "pair" => SocketType::Pair,
+            "router" => SocketType::Router,
+            "xpub" | "xsub" => {
                 return Err(UsageError(format!("socket type `{name}` is not built yet")));
             }
             _ => {
                 return Err(UsageError(format!(
-                    "unknown socket type `{name}` (expected push, pull, pub, sub, req or rep)"
+                    "unknown socket type `{name}` (expected push, pull, pub, sub, req, rep, dealer, router or pair)"
                 )));
             }
         })
@@ -105,6 +121,9 @@ impl SocketType {
             SocketType::Sub => "sub",
             SocketType::Req => "req",
             SocketType::Rep => "rep",
+            SocketType::Dealer => "dealer",
+            SocketType::Pair => "pair",
+            SocketType::Router => "router",
         }
     }
 
@@ -115,7 +134,7 @@ impl SocketType {
 
     /// Whether the type starts the conversation by sending (so `-w` means something).
     fn sends_first(self) -> bool {
-        matches!(self, SocketType::Push | SocketType::Pub | SocketType::Req)
+        !matches!(self, SocketType::Pull | SocketType::Sub | SocketType::Rep)
     }
 }
 
@@ -518,7 +537,7 @@ mod tests {
     fn mistakes_are_one_line_each() {
         for args in [
             &[][..],
-            &["dealer", "-b", "tcp://*:1"],
+            &["xpub", "-b", "tcp://*:1"],
             &["nope", "-b", "tcp://*:1"],
             &["pull"],
             &["pull", "-b", "tcp://*:1", "extra"],
@@ -548,8 +567,8 @@ mod tests {
     #[test]
     fn not_built_types_say_so() {
         assert_eq!(
-            run(&["dealer", "-c", "tcp://h:1"]),
-            Err(UsageError("socket type `dealer` is not built yet".into()))
+            run(&["xsub", "-c", "tcp://h:1"]),
+            Err(UsageError("socket type `xsub` is not built yet".into()))
         );
     }
 

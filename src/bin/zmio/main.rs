@@ -13,9 +13,13 @@ use std::net::ToSocketAddrs;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::mpsc;
+use std::time::Instant;
+
+use bytes::Bytes;
 use zmio::{
-    Context, Endpoint, Host, Pub, Pull, Push, RecvSocketType, Rep, Req, SendSocketType, Socket,
-    SocketType, Sub, Transport,
+    Context, Dealer, Endpoint, Host, Msg, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router,
+    SendSocketType, Socket, SocketType, Sub, Transport,
 };
 
 use crate::args::{Attach, Invocation, RunOptions, SocketType as CliSocketType};
@@ -137,6 +141,18 @@ fn run(options: &RunOptions) -> Result<(), Failure> {
         }
         CliSocketType::Req => send_requests(open::<Req>(&context, options, no_setup)?, options),
         CliSocketType::Rep => echo_requests(open::<Rep>(&context, options, no_setup)?, options),
+        CliSocketType::Dealer => {
+            let socket = open::<Dealer>(&context, options, no_setup)?;
+            duplex(socket, options, Ok, |msg| msg)
+        }
+        CliSocketType::Pair => {
+            let socket = open::<Pair>(&context, options, no_setup)?;
+            duplex(socket, options, Ok, |msg| msg)
+        }
+        CliSocketType::Router => {
+            let socket = open::<Router>(&context, options, no_setup)?;
+            duplex(socket, options, id_from_hex, id_to_hex)
+        }
     };
     // Every socket is closed by now; dropping the context waits for them to
     // deliver what they queued, up to their linger.
@@ -407,4 +423,120 @@ fn echo_requests(mut socket: Socket<Rep>, options: &RunOptions) -> Result<(), Fa
     // The last reply may still be on its way: let it go out with linger.
     close(socket, result.is_ok());
     result
+}
+
+/// How often a socket that both sends and receives looks for new input
+/// lines while it waits for messages (the latency a line may see).
+const DUPLEX_POLL: Duration = Duration::from_millis(10);
+
+/// DEALER, PAIR and ROUTER: send each stdin line (read on a thread) and print
+/// each message received, on this thread, which owns the socket. At end of
+/// input they keep receiving until `-n` messages are printed or `-t` expires.
+/// `outgoing` turns a line into the message to send, `incoming` a received
+/// message into the line to print (ROUTER's hex ids).
+fn duplex<T: SendSocketType + RecvSocketType>(
+    mut socket: Socket<T>,
+    options: &RunOptions,
+    outgoing: impl Fn(Msg) -> Result<Msg, Failure>,
+    incoming: impl Fn(Msg) -> Msg,
+) -> Result<(), Failure> {
+    wait_before_sending(options);
+    let lines = read_lines_on_a_thread();
+    let mut output = LineWriter::new(io::stdout().lock());
+    let mut input_open = true;
+    let mut printed = 0;
+    let mut idle_since = Instant::now();
+    let result = (|| {
+        socket
+            .set_rcvtimeo(Some(DUPLEX_POLL))
+            .map_err(|e| Failure::runtime("cannot set the receive timeout", e))?;
+        while below_count(options, printed) {
+            while input_open {
+                match lines.try_recv() {
+                    Ok(Ok(msg)) => socket.send(outgoing(msg)?).map_err(Failure::sending)?,
+                    Ok(Err(e)) => return Err(Failure::reading(e)),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => input_open = false,
+                }
+            }
+            match socket.recv() {
+                Ok(msg) => {
+                    output
+                        .write_message(&incoming(msg))
+                        .map_err(Failure::writing)?;
+                    printed += 1;
+                    idle_since = Instant::now();
+                }
+                Err(zmio::Error::TimedOut | zmio::Error::WouldBlock) => {
+                    if options.timeout.is_some_and(|t| idle_since.elapsed() >= t) {
+                        return Err(Failure::TimedOut);
+                    }
+                }
+                Err(e) => return Err(Failure::receiving(e)),
+            }
+        }
+        Ok(())
+    })();
+    // What was sent may still be queued: deliver it with linger on success.
+    close(socket, result.is_ok());
+    result
+}
+
+/// Reads stdin messages on a thread; the channel closes at end of input.
+fn read_lines_on_a_thread() -> mpsc::Receiver<io::Result<Msg>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut input = LineReader::new(io::stdin().lock());
+        loop {
+            let next = match input.next_message() {
+                Ok(Some(msg)) => Ok(msg),
+                Ok(None) => return,
+                Err(e) => Err(e),
+            };
+            let failed = next.is_err();
+            if tx.send(next).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// ROUTER input: the first field is the peer's routing id in hex.
+fn id_from_hex(msg: Msg) -> Result<Msg, Failure> {
+    let mut frames = msg.into_frames();
+    let text = frames.first().cloned().unwrap_or_default();
+    let id = decode_hex(&text).ok_or_else(|| {
+        Failure::Runtime(format!(
+            "router input: the first field must be a routing id in hex, got `{}`",
+            String::from_utf8_lossy(&text)
+        ))
+    })?;
+    if let Some(first) = frames.first_mut() {
+        *first = Bytes::from(id);
+    }
+    Ok(Msg::from_frames(frames))
+}
+
+/// ROUTER output: the routing id frame as hex.
+fn id_to_hex(msg: Msg) -> Msg {
+    let mut frames = msg.into_frames();
+    if let Some(first) = frames.first_mut() {
+        let hex: String = first.iter().map(|b| format!("{b:02x}")).collect();
+        *first = Bytes::from(hex);
+    }
+    Msg::from_frames(frames)
+}
+
+/// Even-length hex (either case) as bytes; `None` if it is not that, or empty.
+fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
+    if text.is_empty() || !text.len().is_multiple_of(2) || !text.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    text.chunks(2)
+        .map(|pair| {
+            let digits = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(digits, 16).ok()
+        })
+        .collect()
 }

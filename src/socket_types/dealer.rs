@@ -1,0 +1,37 @@
+//! DEALER: load-balances messages over its peers and fair-queues what they
+//! send, with no envelope handling (RFC 28).
+
+use std::sync::Arc;
+
+use super::Routing;
+use crate::error::Result;
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+use crate::strategy::fair_queue::FairQueue;
+use crate::strategy::load_balance::LoadBalancer;
+
+#[derive(Debug, Default)]
+pub(crate) struct Dealer {
+    lb: LoadBalancer,
+    fq: FairQueue,
+}
+
+impl Routing for Dealer {
+    fn attach(&mut self, pipe: Arc<Pipe>) {
+        self.lb.attach(pipe.clone());
+        self.fq.attach(pipe);
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        // The fair queue drops a closed pipe once its last message is read.
+        self.lb.detach(id);
+    }
+
+    fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
+        Ok(self.lb.send(msg).err())
+    }
+
+    fn recv(&mut self) -> Result<Option<Msg>> {
+        Ok(self.fq.recv().map(|(_, msg)| msg))
+    }
+}

@@ -1,0 +1,50 @@
+//! PAIR: exactly one peer (RFC 31). Sends block at the high water mark, as
+//! PUSH's do; a second peer that connects while one is attached is refused:
+//! its connection is closed, as libzmq does.
+
+use std::sync::Arc;
+
+use super::Routing;
+use crate::error::Result;
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+use crate::strategy::fair_queue::FairQueue;
+use crate::strategy::load_balance::LoadBalancer;
+
+#[derive(Debug, Default)]
+pub(crate) struct Pair {
+    /// The one peer's pipe.
+    peer: Option<PipeId>,
+    /// Over that one pipe: the same blocking and reading as PUSH and PULL.
+    lb: LoadBalancer,
+    fq: FairQueue,
+}
+
+impl Routing for Pair {
+    fn attach(&mut self, pipe: Arc<Pipe>) {
+        if self.peer.is_some() {
+            log::warn!("PAIR: refusing a second peer (a PAIR socket talks to exactly one)");
+            pipe.request_close();
+            return;
+        }
+        self.peer = Some(pipe.id());
+        self.lb.attach(pipe.clone());
+        self.fq.attach(pipe);
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        if self.peer == Some(id) {
+            // Its unread input may still be read; the fair queue lets it go after.
+            self.peer = None;
+            self.lb.detach(id);
+        }
+    }
+
+    fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
+        Ok(self.lb.send(msg).err())
+    }
+
+    fn recv(&mut self) -> Result<Option<Msg>> {
+        Ok(self.fq.recv().map(|(_, msg)| msg))
+    }
+}
