@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
@@ -18,7 +19,7 @@ use crate::pipe::{Pipe, Pushed};
 use crate::reactor::ReactorShared;
 use crate::socket::SocketShared;
 use crate::socket_types::SocketKind;
-use crate::zmtp::{Connection, ConnectionConfig, Event};
+use crate::zmtp::{Connection, ConnectionConfig, Event, Timing};
 
 /// One ZMTP connection past its NULL handshake, driven as the engine drives
 /// it: messages in through [`send`](Self::send), encoded bytes out through
@@ -30,6 +31,8 @@ use crate::zmtp::{Connection, ConnectionConfig, Event};
 #[derive(Debug)]
 pub struct FrameCodec {
     conn: Connection,
+    /// The time given to the connection (it has no timers armed).
+    now: Instant,
 }
 
 impl FrameCodec {
@@ -42,16 +45,18 @@ impl FrameCodec {
             socket_kind,
             routing_id: Bytes::new(),
             max_msg_size: None,
+            timing: Timing::NONE,
         };
-        let mut a = Connection::new(config(ours));
-        let mut b = Connection::new(config(peer));
+        let now = Instant::now();
+        let mut a = Connection::new(config(ours), now);
+        let mut b = Connection::new(config(peer), now);
         let (mut a_in, mut b_in) = (BytesMut::new(), BytesMut::new());
         // Greeting, then READY: a few rounds suffice; bounded all the same.
         for _ in 0..8 {
             move_transmit(&mut a, &mut b_in);
             move_transmit(&mut b, &mut a_in);
-            a.handle_input(&mut a_in).ok()?;
-            b.handle_input(&mut b_in).ok()?;
+            a.handle_input(&mut a_in, now).ok()?;
+            b.handle_input(&mut b_in, now).ok()?;
             if a.is_ready() && b.is_ready() && a.pending_transmit() == 0 {
                 break;
             }
@@ -61,7 +66,7 @@ impl FrameCodec {
         }
         // The Ready event.
         while a.poll_event().is_some() {}
-        Some(FrameCodec { conn: a })
+        Some(FrameCodec { conn: a, now })
     }
 
     /// Queues a message for transmission (`Connection::send_message`).
@@ -88,7 +93,7 @@ impl FrameCodec {
     /// Feeds received bytes: every complete frame is sliced out of the front
     /// of `input` (`Connection::handle_input`).
     pub fn handle_input(&mut self, input: &mut BytesMut) -> Result<(), ProtocolError> {
-        self.conn.handle_input(input)
+        self.conn.handle_input(input, self.now)
     }
 
     /// The next complete message received, if any.

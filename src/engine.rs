@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 
@@ -11,7 +12,7 @@ use crate::error::ProtocolError;
 use crate::msg::Msg;
 use crate::pipe::{Pipe, Pushed};
 use crate::transport::Stream;
-use crate::zmtp::{Connection, ConnectionConfig, Event, PeerInfo};
+use crate::zmtp::{Connection, ConnectionConfig, Event, PeerInfo, TimedOut};
 
 /// Bytes asked of the kernel per read, at first and at least. The size adapts
 /// to what reads return, between this and [`MAX_READ_CHUNK`]: the part of the
@@ -39,6 +40,8 @@ pub(crate) enum CloseReason {
     Io(io::Error),
     /// The peer broke the protocol or cannot talk to us.
     Protocol(ProtocolError),
+    /// The handshake limit, the heartbeat timeout or the peer's TTL expired.
+    TimedOut(TimedOut),
 }
 
 /// What a read found.
@@ -71,13 +74,23 @@ pub(crate) struct Engine {
     /// Decoded messages on their way to the pipe, handed over in batches;
     /// what the pipe had no room for waits here while reading is paused.
     inbox: VecDeque<Msg>,
+    /// The deadline the reactor has a timer entry for (see
+    /// [`timer_to_schedule`](Self::timer_to_schedule)).
+    scheduled: Option<Instant>,
 }
 
 impl Engine {
-    pub(crate) fn new(stream: Stream, config: ConnectionConfig, connecting: bool) -> Engine {
+    /// A connection over `stream` starting at `now` (its handshake timer
+    /// runs from then, a TCP connect in progress included).
+    pub(crate) fn new(
+        stream: Stream,
+        config: ConnectionConfig,
+        connecting: bool,
+        now: Instant,
+    ) -> Engine {
         Engine {
             stream,
-            conn: Connection::new(config),
+            conn: Connection::new(config, now),
             rbuf: BytesMut::new(),
             connecting,
             paused: false,
@@ -85,6 +98,7 @@ impl Engine {
             read_chunk: MIN_READ_CHUNK,
             inbox: VecDeque::new(),
             outbox: VecDeque::new(),
+            scheduled: None,
         }
     }
 
@@ -163,6 +177,8 @@ impl Engine {
     /// close; once the poller has reported it, reads go on to the end.
     pub(crate) fn read(&mut self, pipe: Option<&Arc<Pipe>>) -> ReadStatus {
         let mut drained = false;
+        // One clock read per wake-up: what arrives now arrived "now".
+        let mut now = None;
         loop {
             if let Some(info) = self.deliver(pipe) {
                 return ReadStatus::Ready(info);
@@ -185,7 +201,8 @@ impl Engine {
                 Ok(_) => {
                     drained = got < chunk && !self.peer_closing;
                     self.read_chunk = (2 * got).clamp(MIN_READ_CHUNK, MAX_READ_CHUNK);
-                    if let Err(e) = self.conn.handle_input(&mut self.rbuf) {
+                    let now = *now.get_or_insert_with(Instant::now);
+                    if let Err(e) = self.conn.handle_input(&mut self.rbuf, now) {
                         return ReadStatus::Closed(CloseReason::Protocol(e));
                     }
                 }
@@ -263,6 +280,50 @@ impl Engine {
     /// encoded and not written is lost with this one).
     pub(crate) fn return_unsent(&mut self, pipe: &Pipe) {
         pipe.unshift(pipe.out(), &mut self.outbox);
+    }
+
+    /// Runs the connection's timers due at `now`. A PING it queues goes out
+    /// with the next [`flush`](Self::flush); `Err` ends the connection.
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        pipe: Option<&Arc<Pipe>>,
+    ) -> Result<(), CloseReason> {
+        // A REQ/REP may be writing to the stream itself: take over first, so
+        // its unfinished frames go out ahead of the PING, never around it.
+        if self.conn.is_ready()
+            && let Some(pipe) = pipe
+            && let Some(mut direct) = pipe.direct()
+        {
+            direct.take_unsent(&mut self.conn);
+        }
+        // Not reading because the socket's queue is full: the peer's
+        // silence proves nothing.
+        if self.paused {
+            self.conn.input_paused();
+        }
+        self.conn.handle_timeout(now).map_err(CloseReason::TimedOut)
+    }
+
+    /// The reactor's timer entry at `at` fired: it no longer holds one for
+    /// this engine if that was the entry it scheduled.
+    pub(crate) fn timer_fired(&mut self, at: Instant) {
+        if self.scheduled == Some(at) {
+            self.scheduled = None;
+        }
+    }
+
+    /// When the reactor should add a timer entry for this engine: only if
+    /// the connection's next deadline is earlier than the entry it already
+    /// has (a later deadline is caught when that entry fires and re-arms),
+    /// so busy connections push nothing.
+    pub(crate) fn timer_to_schedule(&mut self) -> Option<Instant> {
+        let next = self.conn.next_timeout()?;
+        if self.scheduled.is_some_and(|at| at <= next) {
+            return None;
+        }
+        self.scheduled = Some(next);
+        Some(next)
     }
 
     /// Whether messages or encoded bytes still wait to be written.

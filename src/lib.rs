@@ -1,6 +1,6 @@
 //! zmio: brokerless messaging sockets that speak ZeroMQ's wire protocol
 //! (ZMTP 3.1), in pure Rust. Typed sockets (PUSH/PULL, PUB/SUB, REQ/REP,
-//! DEALER/ROUTER, PAIR) bind and connect over TCP and talk to each other and
+//! DEALER/ROUTER, PAIR, XPUB/XSUB) bind and connect over TCP and talk to each other and
 //! to libzmq, pyzmq, JeroMQ or NetMQ peers with no broker in between.
 //!
 //! ```
@@ -45,6 +45,6 @@ pub use error::{Error, ProtocolError, Result};
 pub use msg::Msg;
 pub use socket::{
     Dealer, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router, SendSocketType, Socket,
-    SocketType, Sub,
+    SocketType, Sub, XPub, XSub,
 };
 pub use socket_types::SocketKind;

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::zmtp::Timing;
+
 /// A socket's option values; a snapshot travels with each bind/connect, so a
 /// change applies to later endpoints, as in libzmq.
 #[derive(Clone, Debug)]
@@ -33,7 +35,18 @@ pub(crate) struct Options {
     pub ipv6: bool,
     /// ZMQ_MAXMSGSIZE (whole message, all frames); None = no limit.
     pub max_msg_size: Option<u64>,
+    /// ZMQ_HANDSHAKE_IVL: None = no limit.
+    pub handshake_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_IVL: None = no heartbeats.
+    pub heartbeat_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TIMEOUT: None = the heartbeat interval.
+    pub heartbeat_timeout: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TTL: zero = none; at most [`MAX_HEARTBEAT_TTL`].
+    pub heartbeat_ttl: Duration,
 }
+
+/// The largest ZMQ_HEARTBEAT_TTL: 65535 deciseconds (and what rounds down to it).
+pub(crate) const MAX_HEARTBEAT_TTL: Duration = Duration::from_millis(6_553_599);
 
 impl Default for Options {
     fn default() -> Options {
@@ -50,11 +63,27 @@ impl Default for Options {
             tcp_keepalive_idle: None,
             ipv6: false,
             max_msg_size: None,
+            handshake_ivl: Some(Duration::from_secs(30)),
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: Duration::ZERO,
         }
     }
 }
 
 impl Options {
+    /// The connection timers these options ask for.
+    pub(crate) fn timing(&self) -> Timing {
+        // Deciseconds, rounded down; the setter keeps it within a u16.
+        let ttl = self.heartbeat_ttl.min(MAX_HEARTBEAT_TTL).as_millis() / 100;
+        Timing {
+            handshake_ivl: self.handshake_ivl,
+            heartbeat_ivl: self.heartbeat_ivl,
+            heartbeat_timeout: self.heartbeat_timeout,
+            heartbeat_ttl_ds: u16::try_from(ttl).unwrap_or(u16::MAX),
+        }
+    }
+
     /// The wait before reconnect attempt number `failures + 1`.
     pub(crate) fn reconnect_delay(&self, failures: u32) -> Option<Duration> {
         let base = self.reconnect_ivl?;
@@ -83,5 +112,16 @@ mod tests {
         assert_eq!(o.reconnect_delay(200), Some(ms(1000)));
         o.reconnect_ivl = None;
         assert_eq!(o.reconnect_delay(0), None);
+    }
+
+    #[test]
+    fn heartbeat_ttl_goes_out_in_deciseconds_rounded_down() {
+        let mut o = Options::default();
+        assert_eq!(o.timing().heartbeat_ttl_ds, 0);
+        assert_eq!(o.timing().handshake_ivl, Some(Duration::from_secs(30)));
+        o.heartbeat_ttl = Duration::from_millis(1_299);
+        assert_eq!(o.timing().heartbeat_ttl_ds, 12);
+        o.heartbeat_ttl = MAX_HEARTBEAT_TTL;
+        assert_eq!(o.timing().heartbeat_ttl_ds, u16::MAX);
     }
 }

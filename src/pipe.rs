@@ -546,7 +546,8 @@ impl Pipe {
         }
     }
 
-    /// Reader side: take one message (see [`Pipe::pop_batch`]).
+    /// Reader side: take one message; an empty queue marks the reader idle, and
+    /// draining to the low water mark wakes a blocked writer.
     pub(crate) fn pop(&self, queue: &Queue) -> Option<Msg> {
         let (msg, wake_writer) = {
             let mut state = queue.lock();

@@ -176,7 +176,8 @@ mod sealed {
 }
 
 /// A socket type: one of the marker types [`Push`], [`Pull`], [`Pub`],
-/// [`Sub`], [`Req`], [`Rep`], [`Dealer`], [`Router`], [`Pair`].
+/// [`Sub`], [`Req`], [`Rep`], [`Dealer`], [`Router`], [`Pair`], [`XPub`],
+/// [`XSub`].
 pub trait SocketType: sealed::Sealed + 'static {
     /// The ZMTP socket type.
     const KIND: SocketKind;
@@ -255,6 +256,28 @@ socket_type!(
     /// connection is closed and a warning logged), as libzmq does.
     Pair, Pair, SendSocketType, RecvSocketType
 );
+socket_type!(
+    /// XPUB: a [`Pub`] whose peers' subscriptions are received as messages:
+    /// `0x01 + prefix` for a subscribe, `0x00 + prefix` for a cancel.
+    ///
+    /// As libzmq, a subscribe is passed up only when it is the first to its
+    /// prefix over all peers, and a cancel only when it removes the last
+    /// (a peer that goes away cancels what it had); with
+    /// [`Socket::set_xpub_verbose`] every subscribe is passed up. Other
+    /// messages from peers are ignored. A subscription received is in
+    /// effect for the next send.
+    XPub, XPub, SendSocketType, RecvSocketType
+);
+socket_type!(
+    /// XSUB: receives every message its peers send (no filtering of its
+    /// own); subscribes by sending `0x01 + prefix` and cancels by sending
+    /// `0x00 + prefix` (one frame each), which go to every peer and again
+    /// to a peer that reconnects. Every subscribe is sent on; a cancel only
+    /// when it drops the last count of its prefix, as libzmq. Any other
+    /// message goes to every connected peer, dropped for one at its high
+    /// water mark.
+    XSub, XSub, SendSocketType, RecvSocketType
+);
 
 /// How long an operation may wait.
 #[derive(Clone, Copy, Debug)]
@@ -289,7 +312,7 @@ struct Bound {
 type TypeMarker<T> = (fn() -> T, Cell<()>);
 
 /// A socket of type `T` (see [`Push`], [`Pull`], [`Pub`], [`Sub`], [`Req`],
-/// [`Rep`], [`Dealer`], [`Router`], [`Pair`]). It can be moved to another thread but not shared between
+/// [`Rep`], [`Dealer`], [`Router`], [`Pair`], [`XPub`], [`XSub`]). It can be moved to another thread but not shared between
 /// threads, like a libzmq socket. Dropping it closes it: queued messages
 /// are still delivered for up to the linger time.
 ///
@@ -571,6 +594,18 @@ impl Socket<Sub> {
     }
 }
 
+impl Socket<XPub> {
+    /// ZMQ_XPUB_VERBOSE (default false): pass every subscribe from a peer up
+    /// to [`recv`](Self::recv), including repeats of a prefix some peer
+    /// already subscribes to. Cancels are passed up only when the last
+    /// subscriber of a prefix cancels either way (as libzmq, where only
+    /// ZMQ_XPUB_VERBOSER also passes repeated cancels). Applies at once.
+    pub fn set_xpub_verbose(&mut self, on: bool) -> Result<()> {
+        self.process_events();
+        self.routing.set_xpub_verbose(on)
+    }
+}
+
 impl Socket<Router> {
     /// ZMQ_ROUTER_MANDATORY (default false): a message whose first frame
     /// names no connected peer fails with [`Error::HostUnreachable`] instead
@@ -717,6 +752,59 @@ impl<T: SocketType> Socket<T> {
         self.options.max_msg_size = bytes;
         Ok(())
     }
+
+    /// ZMQ_HANDSHAKE_IVL: a connection whose ZMTP handshake has not
+    /// completed within this (counted from the start of the connection,
+    /// a TCP connect in progress included) is dropped; a connecting socket
+    /// then reconnects. Default 30 s, as libzmq; `None` is no limit (libzmq's 0).
+    pub fn set_handshake_ivl(&mut self, interval: Option<Duration>) -> Result<()> {
+        if interval == Some(Duration::ZERO) {
+            return Err(invalid(
+                "ZMQ_HANDSHAKE_IVL",
+                "must be positive (or None for no limit)",
+            ));
+        }
+        self.options.handshake_ivl = interval;
+        Ok(())
+    }
+
+    /// ZMQ_HEARTBEAT_IVL: send a ZMTP PING to each peer this often
+    /// (default `None`: no heartbeats, libzmq's 0). Must not be zero.
+    pub fn set_heartbeat_ivl(&mut self, interval: Option<Duration>) -> Result<()> {
+        if interval == Some(Duration::ZERO) {
+            return Err(invalid(
+                "ZMQ_HEARTBEAT_IVL",
+                "must be positive (or None for no heartbeats)",
+            ));
+        }
+        self.options.heartbeat_ivl = interval;
+        Ok(())
+    }
+
+    /// ZMQ_HEARTBEAT_TIMEOUT: after sending a PING, drop the connection if
+    /// nothing at all arrives from the peer within this. `None` (the
+    /// default, libzmq's -1) uses the heartbeat interval. Must not be zero.
+    pub fn set_heartbeat_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(invalid(
+                "ZMQ_HEARTBEAT_TIMEOUT",
+                "must be positive (or None for the heartbeat interval)",
+            ));
+        }
+        self.options.heartbeat_timeout = timeout;
+        Ok(())
+    }
+
+    /// ZMQ_HEARTBEAT_TTL: sent in our PINGs, in whole deciseconds (rounded
+    /// down): the peer should drop the connection if it hears nothing from
+    /// us within it. Default zero (none); at most 6553.5 s.
+    pub fn set_heartbeat_ttl(&mut self, ttl: Duration) -> Result<()> {
+        if ttl > crate::options::MAX_HEARTBEAT_TTL {
+            return Err(invalid("ZMQ_HEARTBEAT_TTL", "must be at most 6553.5 s"));
+        }
+        self.options.heartbeat_ttl = ttl;
+        Ok(())
+    }
 }
 
 impl<T: SocketType> Drop for Socket<T> {
@@ -730,8 +818,9 @@ impl<T: SocketType> Drop for Socket<T> {
         // bound again at once; lingering goes on in the reactor.
         // A SUB only ever sends subscriptions, which mean nothing once it is
         // closed: it never lingers (so a SUB whose peer never appeared does
-        // not hold up the context's drop).
-        let linger = if T::KIND.is_subscriber() {
+        // not hold up the context's drop). An XSUB may send data too, so it
+        // lingers like any sender, as in libzmq.
+        let linger = if T::KIND == SocketKind::Sub {
             Some(Duration::ZERO)
         } else {
             self.options.linger

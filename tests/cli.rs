@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zmio::{Context, Msg, Pull, Push};
+use zmio::{Context, Msg, Pub, Pull, Push, Sub};
 
 /// How long anything may take before the test calls it a hang.
 const HANG: Duration = Duration::from_secs(10);
@@ -261,14 +261,45 @@ fn every_usage_error_is_one_line_exit_2_and_no_stdout() {
 }
 
 #[test]
-fn future_socket_types_are_named_as_not_built_yet() {
-    for kind in ["xpub", "xsub"] {
-        let line = assert_usage_error(&[kind, "-c", "tcp://127.0.0.1:5555"]);
-        assert!(
-            line.contains(&format!("socket type `{kind}` is not built yet")),
-            "{line}"
-        );
+fn xpub_prints_subscriptions_and_publishes_lines() {
+    let mut xpub = Zmio::spawn(&["xpub", "-b", "tcp://127.0.0.1:*"]);
+    let endpoint = xpub.bound_endpoint();
+    let ctx = Context::new().unwrap();
+    let mut sub = ctx.socket::<Sub>().unwrap();
+    sub.set_rcvtimeo(Some(HANG)).unwrap();
+    sub.connect(&endpoint).unwrap();
+    sub.subscribe("weather").unwrap();
+    assert_eq!(xpub.line(), b"+weather\n");
+    // Printed, so in effect for the lines sent after it.
+    assert!(xpub.write(b"weather today\nnews\nweather end\n"));
+    for want in ["weather today", "weather end"] {
+        let got = sub.recv().expect("a published line");
+        assert_eq!(&got.frame(0).unwrap()[..], want.as_bytes());
     }
+    sub.unsubscribe("weather").unwrap();
+    assert_eq!(xpub.line(), b"-weather\n");
+}
+
+#[test]
+fn xsub_sends_subscriptions_and_prints_messages() {
+    let ctx = Context::new().unwrap();
+    let mut publisher = ctx.socket::<Pub>().unwrap();
+    publisher.set_linger(Some(Duration::ZERO)).unwrap();
+    let endpoint = publisher.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let mut xsub = Zmio::spawn(&["xsub", "-c", &endpoint, "-n", "1"]);
+    assert!(xsub.write(b"+news\n"));
+    let start = Instant::now();
+    loop {
+        publisher.send("weather").unwrap();
+        publisher.send("news 1").unwrap();
+        if let Ok(line) = xsub.stdout.recv_timeout(Duration::from_millis(50)) {
+            assert_eq!(line, b"news 1\n");
+            break;
+        }
+        assert!(start.elapsed() < HANG, "no message reached the xsub");
+    }
+    let finished = xsub.finish();
+    assert_eq!(finished.code(), Some(0), "{finished:?}");
 }
 
 #[test]

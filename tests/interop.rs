@@ -19,7 +19,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zmio::{Context, Dealer, Msg, Pair, Pub, Pull, Push, Rep, Req, Router, SocketType, Sub};
+use zmio::{
+    Context, Dealer, Msg, Pair, Pub, Pull, Push, Rep, Req, Router, SocketType, Sub, XPub, XSub,
+};
 
 /// How long any single step may take before the test fails. Generous, since
 /// a loaded CI machine may be slow, but short enough that a broken peer fails
@@ -1226,6 +1228,36 @@ fn zmio_answers_libzmq_heartbeats_so_the_connection_stays_up() {
 }
 
 #[test]
+fn libzmq_pongs_keep_zmio_heartbeats_satisfied() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let mut pull = zsocket::<Pull>(&ctx);
+    // zmio PINGs every 20 ms and drops the connection when nothing comes
+    // back within 300 ms of a PING; libzmq has no heartbeats of its own, so
+    // only its PONGs keep the connection up while idle.
+    pull.set_heartbeat_ivl(Some(Duration::from_millis(20)))
+        .unwrap();
+    pull.set_heartbeat_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    pull.set_heartbeat_ttl(Duration::from_secs(1)).unwrap();
+    let endpoint = zbind(&mut pull);
+    let mut push = Peer::connect("PUSH", &endpoint, &["--monitor", "1"]);
+    push.send(&[b"before"]);
+    assert_frames(&zrecv(&mut pull), &[b"before"], "first message");
+    // The idle time is what is under test (some fifty heartbeat rounds,
+    // three timeouts), not a way to wait for something.
+    thread::sleep(Duration::from_secs(1));
+    push.send(&[b"after"]);
+    assert_frames(&zrecv(&mut pull), &[b"after"], "message after idling");
+    let events = push.events();
+    assert!(
+        !events.iter().any(|e| e == "DISCONNECTED"),
+        "zmio dropped the connection: libzmq's PONGs did not count ({events:?})"
+    );
+    push.finish();
+}
+
+#[test]
 fn zmio_pull_max_msg_size_refuses_oversized_libzmq_message_and_keeps_serving() {
     interop!();
     let ctx = Context::new().unwrap();
@@ -1496,4 +1528,87 @@ fn libzmq_pair_binds_zmio_pair_connects() {
     let (mut pair, mut peer) = libzmq_bound::<Pair>(&ctx, "PAIR");
     check_pair(&mut pair, &mut peer);
     peer.finish();
+}
+
+#[test]
+fn zmio_xpub_sees_libzmq_sub_subscriptions_and_publishes_to_it() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let (mut xpub, mut sub) = zmio_bound::<XPub>(&ctx, "SUB");
+    sub.subscribe("subscribe", b"alpha");
+    assert_eq!(zrecv(&mut xpub), [b"\x01alpha".to_vec()], "SUBSCRIBE alpha");
+    // Received, so in effect for the next send.
+    zsend(&mut xpub, &[b"beta/1"]);
+    zsend(&mut xpub, &[b"alpha/1", b"one"]);
+    zsend(&mut xpub, &[b"alpha/end"]);
+    assert_messages(
+        &sub.recv_until(b"alpha/end"),
+        &[&[b"alpha/1", b"one"], &[b"alpha/end"]],
+        "libzmq SUB from zmio XPUB",
+    );
+    sub.subscribe("unsubscribe", b"alpha");
+    assert_eq!(zrecv(&mut xpub), [b"\x00alpha".to_vec()], "CANCEL alpha");
+    sub.finish();
+}
+
+#[test]
+fn libzmq_xpub_publishes_to_zmio_sub() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let (mut sub, mut xpub) = libzmq_bound::<Sub>(&ctx, "XPUB");
+    sub.subscribe("t/").unwrap();
+    assert_frames(&xpub.recv(), &[b"\x01t/"], "SUBSCRIBE t/");
+    xpub.send(&[b"t/1"]);
+    xpub.send(&[b"u/1"]);
+    xpub.send(&[b"t/end"]);
+    assert_messages(
+        &zrecv_until(&mut sub, b"t/end", &[]),
+        &[&[b"t/1"], &[b"t/end"]],
+        "zmio SUB from libzmq XPUB",
+    );
+    xpub.finish();
+}
+
+#[test]
+fn libzmq_xpub_sees_zmio_xsub_subscriptions_and_publishes_to_it() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let (mut xsub, mut xpub) = libzmq_bound::<XSub>(&ctx, "XPUB");
+    zsend(&mut xsub, &[b"\x01news"]);
+    assert_frames(&xpub.recv(), &[b"\x01news"], "SUBSCRIBE news");
+    xpub.send(&[b"weather"]);
+    xpub.send(&[b"news/1", b"one"]);
+    assert_eq!(zrecv(&mut xsub), [b"news/1".to_vec(), b"one".to_vec()]);
+    zsend(&mut xsub, &[b"\x00news"]);
+    assert_frames(&xpub.recv(), &[b"\x00news"], "CANCEL news");
+    xpub.finish();
+}
+
+#[test]
+fn zmio_xsub_subscribes_to_libzmq_pub_by_message() {
+    interop!();
+    let ctx = Context::new().unwrap();
+    let (mut xsub, mut publisher) = libzmq_bound::<XSub>(&ctx, "PUB");
+    zsend(&mut xsub, &[b"\x01w/"]);
+    warm_up(
+        || publisher.send(&[b"w/warm-up"]),
+        || zrecv_within(&mut xsub, Duration::from_millis(50)).is_some(),
+        "libzmq PUB -> zmio XSUB",
+    );
+    publisher.send(&[b"x/1"]);
+    publisher.send(&[b"w/1", b"one"]);
+    publisher.send(&[b"w/end"]);
+    let mut got = Vec::new();
+    loop {
+        let frames = zrecv(&mut xsub);
+        let done = frames[0] == b"w/end";
+        if frames[0] != b"w/warm-up" {
+            got.push(frames);
+        }
+        if done {
+            break;
+        }
+    }
+    assert_messages(&got, &[&[b"w/1", b"one"], &[b"w/end"]], "zmio XSUB");
+    publisher.finish();
 }

@@ -187,10 +187,16 @@ enum Entry {
     Session(Box<Session>),
 }
 
+/// A timer entry's purpose. Entries are never removed early: each is
+/// checked against the current state when it fires, and a token of a
+/// removed entry finds nothing (tokens carry a generation).
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerKind {
     Reconnect(usize),
     LingerExpired(SocketId),
+    /// A session's connection has a deadline (handshake, heartbeat): run
+    /// its timers, then re-arm from its next deadline.
+    Connection(usize),
 }
 
 /// Reactor state other than the poll and the entries, so a session can be
@@ -224,6 +230,7 @@ fn connection_config(options: &Options, kind: crate::SocketKind) -> ConnectionCo
         socket_kind: kind,
         routing_id: options.routing_id.clone(),
         max_msg_size: options.max_msg_size,
+        timing: options.timing(),
     }
 }
 
@@ -400,7 +407,7 @@ impl Reactor {
             if *at > now {
                 return;
             }
-            let Some(Reverse((_, kind))) = self.ctx.timers.pop() else {
+            let Some(Reverse((at, kind))) = self.ctx.timers.pop() else {
                 return;
             };
             match kind {
@@ -412,6 +419,7 @@ impl Reactor {
                         self.start_connect(token);
                     }
                 }
+                TimerKind::Connection(token) => self.connection_timer(Token(token), at, now),
                 TimerKind::LingerExpired(socket_id) => {
                     let tokens = self.entries.tokens_where(
                         |e| matches!(e, Entry::Session(s) if s.socket_id == socket_id),
@@ -422,6 +430,39 @@ impl Reactor {
                 }
             }
         }
+    }
+
+    /// Adds a timer entry for the session's connection if its next deadline
+    /// is earlier than the entry it has (most drives push nothing).
+    fn schedule_connection_timer(&mut self, token: Token) {
+        if let Some(Entry::Session(s)) = self.entries.get_mut(token)
+            && let Some(engine) = s.engine.as_mut()
+            && let Some(at) = engine.timer_to_schedule()
+        {
+            self.ctx
+                .timers
+                .push(Reverse((at, TimerKind::Connection(token.0))));
+        }
+    }
+
+    /// A connection timer entry set for `at` fired: run the connection's
+    /// due timers, write out a PING they queued, and re-arm (or drop the
+    /// connection when one expired).
+    fn connection_timer(&mut self, token: Token, at: Instant, now: Instant) {
+        let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
+            return;
+        };
+        let Some(engine) = s.engine.as_mut() else {
+            return;
+        };
+        engine.timer_fired(at);
+        if let Err(reason) = engine.handle_timeout(now, s.pipe.as_ref()) {
+            let _ = engine.flush(None);
+            self.disconnected(token, reason);
+            return;
+        }
+        // Writes what was queued and re-arms from the next deadline.
+        self.drive(token, false, true);
     }
 
     /// Removes a listener or session, closing its pipe and telling its socket.
@@ -493,7 +534,7 @@ impl Reactor {
                 options: l.options.clone(),
                 pipe: None,
                 origin: Origin::Accepted { listener: token },
-                engine: Some(Engine::new(stream, config, false)),
+                engine: Some(Engine::new(stream, config, false, Instant::now())),
                 lingering: false,
             };
             let session_token = self.entries.insert(Entry::Session(Box::new(session)));
@@ -548,8 +589,10 @@ impl Reactor {
             Ok(stream) => {
                 log::debug!("connecting to {endpoint}");
                 let config = connection_config(&s.options, s.socket.kind());
-                s.engine = Some(Engine::new(stream, config, true));
-                self.register_session(token);
+                s.engine = Some(Engine::new(stream, config, true, Instant::now()));
+                if self.register_session(token) {
+                    self.schedule_connection_timer(token);
+                }
             }
             Err(e) => {
                 log::debug!("connect to {endpoint} failed: {e}");
@@ -565,7 +608,7 @@ impl Reactor {
         };
         let next = drive_session(s, &mut self.ctx, token, readable, writable);
         match next {
-            Next::Keep => {}
+            Next::Keep => self.schedule_connection_timer(token),
             Next::Disconnected(reason) => self.disconnected(token, reason),
             Next::Remove => self.remove_entry(token),
         }
@@ -581,6 +624,7 @@ impl Reactor {
             CloseReason::Protocol(e) => log::warn!("dropping peer: {e}"),
             CloseReason::Io(e) => log::debug!("connection ended: {e}"),
             CloseReason::PeerClosed => log::debug!("peer closed the connection"),
+            CloseReason::TimedOut(t) => log::warn!("dropping peer: {t}"),
         }
         if let Some(mut engine) = s.engine.take() {
             let _ = self.poll.registry().deregister(engine.stream());

@@ -12,6 +12,8 @@ mod rep;
 mod req;
 mod router;
 mod subscriber;
+mod xpub;
+mod xsub;
 
 use std::sync::Arc;
 
@@ -52,6 +54,11 @@ pub(crate) trait Routing: Send + std::fmt::Debug {
         Err(Error::InvalidState("only SUB sockets subscribe"))
     }
 
+    /// ZMQ_XPUB_VERBOSE: pass every subscribe up, not only a prefix's first.
+    fn set_xpub_verbose(&mut self, _on: bool) -> Result<()> {
+        Err(Error::InvalidState("only XPUB sockets have xpub_verbose"))
+    }
+
     /// ZMQ_ROUTER_MANDATORY: fail sends to unknown or full peers instead of
     /// dropping them.
     fn set_router_mandatory(&mut self, _on: bool) -> Result<()> {
@@ -73,6 +80,7 @@ pub(crate) fn routing_for(kind: SocketKind) -> Option<Box<dyn Routing>> {
         SocketKind::Dealer => Box::<dealer::Dealer>::default(),
         SocketKind::Router => Box::<router::Router>::default(),
         SocketKind::Pair => Box::<pair::Pair>::default(),
-        _ => return None,
+        SocketKind::XPub => Box::<xpub::XPub>::default(),
+        SocketKind::XSub => Box::<xsub::XSub>::default(),
     })
 }

@@ -24,7 +24,7 @@ impl Routing for Pub {
     }
 
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
-        self.dist.read_subscriptions();
+        self.dist.read_subscriptions(|_, _| {});
         self.dist.send(msg);
         Ok(None)
     }

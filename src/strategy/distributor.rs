@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::sub_trie::SubTrie;
@@ -16,10 +18,25 @@ struct Subscriber {
     unread: bool,
 }
 
+/// What one subscription message from a peer did (see [`Distributor::apply`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Applied {
+    /// A subscribe (`0x01`), not a cancel (`0x00`).
+    pub(crate) subscribe: bool,
+    /// The peer's set changed: a new prefix for it, or one it had removed.
+    pub(crate) changed: bool,
+    /// The prefix went from no peer to one (subscribe) or from one to none
+    /// (cancel), counting over all peers.
+    pub(crate) edge: bool,
+}
+
 /// The publishing side of pub-sub: the filter runs here, per peer.
 #[derive(Debug, Default)]
 pub(crate) struct Distributor {
     subscribers: Vec<Subscriber>,
+    /// Each prefix counted once per peer subscribed to it (XPUB passes up a
+    /// subscription only on its first peer and a cancel only on its last).
+    all: SubTrie,
 }
 
 impl Distributor {
@@ -32,16 +49,26 @@ impl Distributor {
         });
     }
 
-    /// Removes a peer.
-    pub(crate) fn detach(&mut self, id: PipeId) {
-        self.subscribers.retain(|s| s.pipe.id() != id);
+    /// Removes a peer, dropping its subscriptions; returns the prefixes no
+    /// other peer subscribes to any more.
+    pub(crate) fn detach(&mut self, id: PipeId) -> Vec<Bytes> {
+        let Some(i) = self.subscribers.iter().position(|s| s.pipe.id() == id) else {
+            return Vec::new();
+        };
+        let gone = self.subscribers.remove(i);
+        gone.subscriptions
+            .prefixes()
+            .into_iter()
+            .filter(|prefix| self.all.remove(prefix))
+            .collect()
     }
 
     /// Applies the subscription messages (`0x01|0x00 + prefix`) each peer has
     /// sent since the last call; other messages from subscribers are ignored.
     /// A peer's subscriptions are a set, so a repeated subscribe (as after a
-    /// reconnect) is harmless, as in libzmq.
-    pub(crate) fn read_subscriptions(&mut self) {
+    /// reconnect) is harmless, as in libzmq. `seen` gets each subscription
+    /// message with what it did, in the order each peer sent them.
+    pub(crate) fn read_subscriptions(&mut self, mut seen: impl FnMut(Msg, Applied)) {
         // Only peers that sent something since they were last read: one
         // atomic operation per send when none did, however many peers.
         let any = self
@@ -53,20 +80,36 @@ impl Distributor {
                 continue;
             }
             while let Some(msg) = sub.pipe.pop(sub.pipe.inb()) {
-                let Some(frame) = msg.single_frame() else {
-                    continue;
-                };
-                match frame.split_first() {
-                    Some((1, prefix)) if !sub.subscriptions.contains(prefix) => {
-                        sub.subscriptions.add(prefix);
-                    }
-                    Some((0, prefix)) => {
-                        sub.subscriptions.remove(prefix);
-                    }
-                    _ => {}
+                if let Some(applied) = Self::apply(&mut self.all, sub, &msg) {
+                    seen(msg, applied);
                 }
             }
         }
+    }
+
+    /// Applies one message from a peer: `None` if it is not a subscription.
+    fn apply(all: &mut SubTrie, sub: &mut Subscriber, msg: &Msg) -> Option<Applied> {
+        let (&kind, prefix) = msg.single_frame()?.split_first()?;
+        let subscribe = match kind {
+            1 => true,
+            0 => false,
+            _ => return None,
+        };
+        let had = sub.subscriptions.contains(prefix);
+        let changed = subscribe != had;
+        let mut edge = false;
+        if changed && subscribe {
+            sub.subscriptions.add(prefix);
+            edge = all.add(prefix);
+        } else if changed {
+            sub.subscriptions.remove(prefix);
+            edge = all.remove(prefix);
+        }
+        Some(Applied {
+            subscribe,
+            changed,
+            edge,
+        })
     }
 
     /// Queues `msg` for every matching peer that has room and is connected
@@ -110,7 +153,7 @@ mod tests {
         subscribe(&b, true, b"");
         subscribe(&b, true, b"");
         c.push(c.inb(), Msg::from("not a subscription"));
-        dist.read_subscriptions();
+        dist.read_subscriptions(|_, _| {});
         dist.send(Msg::from("news.1"));
         dist.send(Msg::from("weather"));
         dist.send(Msg::from("news.2"));
@@ -124,10 +167,52 @@ mod tests {
         // One cancel undoes any number of identical subscribes from one peer (a set, as libzmq).
         subscribe(&b, false, b"");
         subscribe(&a, false, b"news");
-        dist.read_subscriptions();
+        dist.read_subscriptions(|_, _| {});
         dist.send(Msg::from("news.3"));
         assert!(sent(&a).is_empty());
         assert!(sent(&b).is_empty());
+    }
+
+    #[test]
+    fn counts_each_prefix_once_per_peer_over_all_peers() {
+        let [a, b] = <[_; 2]>::try_from(pipes_of_one_socket(2, 10)).unwrap();
+        let mut dist = Distributor::default();
+        dist.attach(a.clone());
+        dist.attach(b.clone());
+        let mut seen = Vec::new();
+        let read = |dist: &mut Distributor, seen: &mut Vec<(Vec<u8>, Applied)>| {
+            dist.read_subscriptions(|m, applied| seen.push((m.frame(0).unwrap().to_vec(), applied)))
+        };
+        let applied = |subscribe, changed, edge| Applied {
+            subscribe,
+            changed,
+            edge,
+        };
+        subscribe(&a, true, b"t");
+        subscribe(&a, true, b"t");
+        a.push(a.inb(), Msg::from("\x02not one"));
+        read(&mut dist, &mut seen);
+        subscribe(&b, true, b"t");
+        subscribe(&b, true, b"u");
+        read(&mut dist, &mut seen);
+        subscribe(&a, false, b"t");
+        subscribe(&a, false, b"t");
+        read(&mut dist, &mut seen);
+        let got: Vec<Applied> = seen.iter().map(|(_, a)| *a).collect();
+        assert_eq!(
+            got,
+            [
+                applied(true, true, true),
+                applied(true, false, false),
+                applied(true, true, false),
+                applied(true, true, true),
+                applied(false, true, false),
+                applied(false, false, false),
+            ]
+        );
+        let mut gone = dist.detach(b.id());
+        gone.sort();
+        assert_eq!(gone, [&b"t"[..], b"u"], "b was the last on both");
     }
 
     #[test]
@@ -138,7 +223,7 @@ mod tests {
         dist.attach(b.clone());
         subscribe(&a, true, b"");
         subscribe(&b, true, b"");
-        dist.read_subscriptions();
+        dist.read_subscriptions(|_, _| {});
         b.set_peer_up(false);
         dist.send(Msg::from("while b is away"));
         b.set_peer_up(true);
@@ -153,7 +238,7 @@ mod tests {
         let mut dist = Distributor::default();
         dist.attach(a.clone());
         subscribe(&a, true, b"k");
-        dist.read_subscriptions();
+        dist.read_subscriptions(|_, _| {});
         dist.send(Msg::from_frames(["x", "k"]));
         dist.send(Msg::from_frames(["k", "x"]));
         assert_eq!(sent(&a), ["k"]);

@@ -208,8 +208,7 @@ impl Ping {
         })
     }
 
-    /// Queues PING. Only tests send PING until heartbeating (timers) exists.
-    #[cfg(test)]
+    /// Queues PING (a context over 16 octets is cut to 16).
     pub(crate) fn encode(&self, enc: &mut Encoder) {
         let context = &self.context[..self.context.len().min(MAX_PING_CONTEXT)];
         enc.push_command(Self::NAME, &[&self.ttl.to_be_bytes(), context]);

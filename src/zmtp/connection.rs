@@ -1,23 +1,31 @@
 //! One ZMTP 3.1 connection as a sans-IO state machine.
 //!
 //! How to drive it (the engine does this):
-//! 1. [`Connection::new`] queues our greeting; write out what
+//! 1. [`Connection::new`] queues our greeting (and starts the handshake
+//!    timer); write out what
 //!    [`Connection::transmit_slices`] exposes, then call
 //!    [`Connection::advance_transmit`] with the number of bytes written.
 //! 2. Append every read from the peer to one `BytesMut` and pass it to
-//!    [`Connection::handle_input`], which consumes each complete greeting or
-//!    frame from its front and leaves an incomplete tail for the next read.
+//!    [`Connection::handle_input`] with the time it arrived; it consumes each
+//!    complete greeting or frame from its front and leaves an incomplete
+//!    tail for the next read. Any bytes count as a sign of life.
 //! 3. Drain [`Connection::poll_event`]: one [`Event::Ready`], then
 //!    [`Event::Message`]s.
 //! 4. Once [`Connection::is_ready`], queue messages with
 //!    [`Connection::send_message`].
 //! 5. After `handle_input` returns `Err`, the connection is dead: flush what
 //!    is pending to transmit (possibly an ERROR command), then close.
+//! 6. Timers: after any of the above, [`Connection::next_timeout`] says when
+//!    to call [`Connection::handle_timeout`] next. That call may queue a PING
+//!    (transmit it as in step 1) or return [`TimedOut`]: close then.
+//!
+//! The connection never reads the clock: every `now` comes from the caller.
 //!
 //! Input may be split at any byte; nothing here panics on any input.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
@@ -25,11 +33,12 @@ use crate::error::ProtocolError;
 use crate::msg::Msg;
 use crate::socket_types::SocketKind;
 
-use super::command::{Cancel, Command, Pong, RawCommand, Subscribe};
+use super::command::{Cancel, Command, Ping, Pong, RawCommand, Subscribe};
 use super::frame::{Encoder, Frame, FrameDecoder};
 use super::greeting::{self, PeerGreeting};
 use super::mechanism::HandshakeContext;
 use super::mechanism::null::Null;
+use super::timer::{TimedOut, Timer, TimerTable, Timing};
 use super::wire::{DEFAULT_MAX_COMMAND_SIZE, GREETING_LEN, MIN_COMMAND_SIZE};
 
 /// How our side of a connection presents itself.
@@ -41,6 +50,8 @@ pub(crate) struct ConnectionConfig {
     pub routing_id: Bytes,
     /// Largest message (all frames) accepted from the peer; `None` is unlimited.
     pub max_msg_size: Option<u64>,
+    /// Handshake limit and heartbeats.
+    pub timing: Timing,
 }
 
 /// What the peer told us in its greeting and READY.
@@ -97,6 +108,8 @@ struct Traffic {
     peer_minor: u8,
     /// Frames received so far of a message whose last frame has not arrived.
     partial: Option<Msg>,
+    /// The TTL (deciseconds) of the last PING received in this input, if non-zero.
+    peer_ttl: Option<u16>,
 }
 
 /// One ZMTP connection's protocol state.
@@ -109,11 +122,14 @@ pub(crate) struct Connection {
     events: VecDeque<Event>,
     /// The error that ended the connection, returned again on later input.
     error: Option<ProtocolError>,
+    /// Deadlines; all disarmed once the connection is dead.
+    timers: TimerTable,
 }
 
 impl Connection {
-    /// Creates the connection; our 64-byte greeting is queued for transmission at once.
-    pub(crate) fn new(config: ConnectionConfig) -> Connection {
+    /// Creates the connection at time `now`; our 64-byte greeting is queued
+    /// for transmission at once and the handshake timer starts.
+    pub(crate) fn new(config: ConnectionConfig, now: Instant) -> Connection {
         // Commands are buffered whole before parsing: cap them at the message
         // size limit (with a floor so READY always fits), or at a generous
         // default when messages are unlimited.
@@ -122,6 +138,10 @@ impl Connection {
             .map_or(DEFAULT_MAX_COMMAND_SIZE, |m| m.max(MIN_COMMAND_SIZE));
         let mut encoder = Encoder::new();
         encoder.push_raw(&greeting::encode(&Null::NAME, Null::AS_SERVER));
+        let mut timers = TimerTable::default();
+        if let Some(ivl) = config.timing.handshake_ivl {
+            timers.set(Timer::Handshake, now + ivl);
+        }
         Connection {
             decoder: FrameDecoder::new(config.max_msg_size, max_command_size),
             config,
@@ -129,27 +149,116 @@ impl Connection {
             encoder,
             events: VecDeque::new(),
             error: None,
+            timers,
         }
     }
 
-    /// Feeds bytes received from the peer. Consumes every complete unit
-    /// (greeting, frame) from the front of `input`, leaving only an incomplete
-    /// tail there. Events go to an internal queue read by
-    /// [`poll_event`](Self::poll_event). On `Err` the connection is dead (the
-    /// caller flushes what is pending to transmit, which may hold an ERROR
-    /// command, then closes); later calls return the same error. Never panics
-    /// on any input, at any split.
-    pub(crate) fn handle_input(&mut self, input: &mut BytesMut) -> Result<(), ProtocolError> {
+    /// Feeds bytes received from the peer at `now` (call it when bytes
+    /// arrived: any bytes are a sign of life, which stops the heartbeat and
+    /// peer TTL deadlines). Consumes every complete unit (greeting, frame)
+    /// from the front of `input`, leaving only an incomplete tail there.
+    /// Events go to an internal queue read by [`poll_event`](Self::poll_event).
+    /// On `Err` the connection is dead (the caller flushes what is pending to
+    /// transmit, which may hold an ERROR command, then closes); later calls
+    /// return the same error. Never panics on any input, at any split.
+    pub(crate) fn handle_input(
+        &mut self,
+        input: &mut BytesMut,
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
+        let was_ready = self.is_ready();
+        self.timers.stop(Timer::PingTimeout);
+        self.timers.stop(Timer::PeerTtl);
         let result = self.process(input);
         if let Err(error) = &result {
             log::debug!("ZMTP connection failed: {error}");
             self.error = Some(error.clone());
             self.state = State::Failed;
+            self.timers.stop_all();
+            return result;
+        }
+        if let State::Traffic(traffic) = &mut self.state {
+            if !was_ready {
+                self.timers.stop(Timer::Handshake);
+                if let Some(ivl) = self.config.timing.heartbeat_ivl {
+                    self.timers.set(Timer::NextPing, now + ivl);
+                }
+            }
+            // "The ping-ttl [...] specifies a time-to-live in tenths of a
+            // second; if the receiving peer does not receive any traffic
+            // within this time, it SHOULD close the connection."
+            if let Some(ttl) = traffic.peer_ttl.take() {
+                let ttl = Duration::from_millis(u64::from(ttl) * 100);
+                self.timers.set(Timer::PeerTtl, now + ttl);
+            }
         }
         result
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called next;
+    /// `None` while no timer is armed (and always once the connection is dead).
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Handles the timers due at `now` (calling it early, or again, does no
+    /// harm). A due PING is queued for transmission and the next one
+    /// scheduled; `Err` means the connection must be dropped (it is dead
+    /// from then on, with no timer armed).
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Result<(), TimedOut> {
+        for timer in Timer::ALL {
+            if !self.timers.is_due(timer, now) {
+                continue;
+            }
+            let timed_out = match timer {
+                Timer::Handshake => TimedOut::Handshake,
+                Timer::PingTimeout => TimedOut::Heartbeat,
+                Timer::PeerTtl => TimedOut::PeerTtl,
+                Timer::NextPing => {
+                    self.send_ping(now);
+                    continue;
+                }
+            };
+            log::debug!("ZMTP connection: {timed_out}");
+            self.state = State::Failed;
+            self.timers.stop_all();
+            return Err(timed_out);
+        }
+        Ok(())
+    }
+
+    /// The caller stopped reading (its consumer is slow, see the engine's
+    /// pause): silence from the peer proves nothing then, so the heartbeat
+    /// and peer TTL waits stop as if bytes had arrived. Call it before
+    /// [`handle_timeout`](Self::handle_timeout) while not reading.
+    pub(crate) fn input_paused(&mut self) {
+        self.timers.stop(Timer::PingTimeout);
+        self.timers.stop(Timer::PeerTtl);
+    }
+
+    /// Queues a PING, schedules the next, and starts waiting for a sign of life.
+    fn send_ping(&mut self, now: Instant) {
+        let timing = self.config.timing;
+        match (self.is_ready(), timing.heartbeat_ivl) {
+            (true, Some(ivl)) => {
+                Ping {
+                    ttl: timing.heartbeat_ttl_ds,
+                    context: Bytes::new(),
+                }
+                .encode(&mut self.encoder);
+                self.timers.set(Timer::NextPing, now + ivl);
+                // One wait at a time: a later PING does not extend it.
+                if self.timers.get(Timer::PingTimeout).is_none()
+                    && let Some(timeout) = timing.ping_timeout()
+                {
+                    self.timers.set(Timer::PingTimeout, now + timeout);
+                }
+            }
+            _ => self.timers.stop(Timer::NextPing),
+        }
     }
 
     /// The state machine loop behind [`handle_input`](Self::handle_input).
@@ -201,9 +310,13 @@ impl Connection {
                     self.state = State::Traffic(traffic);
                     return result;
                 }
-                // Unreachable: `handle_input` answers a failed connection
-                // with its stored error before getting here.
-                State::Failed => return Ok(()),
+                // A connection that timed out: its input means nothing now.
+                // (A protocol error is answered with its stored error before
+                // getting here.)
+                State::Failed => {
+                    self.state = State::Failed;
+                    return Ok(());
+                }
             }
         }
     }
@@ -232,6 +345,7 @@ impl Connection {
             ours: self.config.socket_kind,
             peer_minor,
             partial: None,
+            peer_ttl: None,
         }))
     }
 
@@ -358,6 +472,9 @@ impl Traffic {
             // "When a peer receives a PING command it SHALL respond with a PONG
             // command that echoes the ping-context."
             Command::Ping(ping) => {
+                if ping.ttl > 0 {
+                    self.peer_ttl = Some(ping.ttl);
+                }
                 Pong {
                     context: ping.context,
                 }
@@ -410,11 +527,18 @@ mod tests {
             socket_kind: kind,
             routing_id: Bytes::new(),
             max_msg_size: None,
+            timing: Timing::NONE,
         }
     }
 
+    /// The start of every simulated clock.
+    fn t0() -> Instant {
+        static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        *T0.get_or_init(Instant::now)
+    }
+
     fn conn(kind: SocketKind) -> Connection {
-        Connection::new(config(kind))
+        Connection::new(config(kind), t0())
     }
 
     /// Takes up to `max` pending bytes from `c`'s transmit queue.
@@ -454,8 +578,8 @@ mod tests {
     impl Pair {
         fn new(a: ConnectionConfig, b: ConnectionConfig) -> Pair {
             Pair {
-                a: Connection::new(a),
-                b: Connection::new(b),
+                a: Connection::new(a, t0()),
+                b: Connection::new(b, t0()),
                 a_in: BytesMut::new(),
                 b_in: BytesMut::new(),
                 a_err: None,
@@ -476,11 +600,11 @@ mod tests {
                 }
                 if self.b_err.is_none() {
                     self.b_in.extend_from_slice(&ab);
-                    self.b_err = self.b.handle_input(&mut self.b_in).err();
+                    self.b_err = self.b.handle_input(&mut self.b_in, t0()).err();
                 }
                 if self.a_err.is_none() {
                     self.a_in.extend_from_slice(&ba);
-                    self.a_err = self.a.handle_input(&mut self.a_in).err();
+                    self.a_err = self.a.handle_input(&mut self.a_in, t0()).err();
                 }
             }
         }
@@ -520,7 +644,7 @@ mod tests {
 
     fn feed(c: &mut Connection, bytes: &[u8]) -> Result<(), ProtocolError> {
         let mut input = BytesMut::from(bytes);
-        c.handle_input(&mut input)
+        c.handle_input(&mut input, t0())
     }
 
     /// A connection of `kind` that completed a handshake with a `peer` peer
@@ -744,7 +868,7 @@ mod tests {
         let mut input = BytesMut::new();
         for &b in &stream {
             input.put_u8(b);
-            c.handle_input(&mut input).unwrap();
+            c.handle_input(&mut input, t0()).unwrap();
         }
         assert!(c.is_ready());
         assert!(input.is_empty());
@@ -857,7 +981,7 @@ mod tests {
         .concat();
         assert_eq!(wire, want);
         p.b_in.extend_from_slice(&wire);
-        p.b.handle_input(&mut p.b_in).unwrap();
+        p.b.handle_input(&mut p.b_in, t0()).unwrap();
         assert_eq!(
             events(&mut p.b),
             vec![
@@ -893,13 +1017,201 @@ mod tests {
         assert_eq!(events(&mut c), vec![Event::Message(msg(&[b"\x01ab"]))]);
     }
 
+    // --- timers ------------------------------------------------------------
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn timed(kind: SocketKind, timing: Timing) -> Connection {
+        let mut cfg = config(kind);
+        cfg.timing = timing;
+        Connection::new(cfg, t0())
+    }
+
+    /// Heartbeats every 100 ms, timeout `timeout`, our TTL `ttl_ds`.
+    fn heartbeats(timeout: Option<Duration>, ttl_ds: u16) -> Timing {
+        Timing {
+            handshake_ivl: Some(ms(1000)),
+            heartbeat_ivl: Some(ms(100)),
+            heartbeat_timeout: timeout,
+            heartbeat_ttl_ds: ttl_ds,
+        }
+    }
+
+    /// A PULL connection with `timing`, handshake completed at `t0()`.
+    fn timed_ready(timing: Timing) -> Connection {
+        let mut c = timed(Pull, timing);
+        feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
+        assert!(c.is_ready());
+        take_all(&mut c);
+        events(&mut c);
+        c
+    }
+
+    fn feed_at(c: &mut Connection, bytes: &[u8], now: Instant) -> Result<(), ProtocolError> {
+        c.handle_input(&mut BytesMut::from(bytes), now)
+    }
+
+    const PING_NO_TTL: &[u8] = b"\x04\x07\x04PING\x00\x00";
+
+    #[test]
+    fn no_timers_by_default_in_tests_and_no_clock_needed() {
+        let c = ready_conn(Pull, b"PUSH", 1);
+        assert_eq!(c.next_timeout(), None);
+    }
+
+    #[test]
+    fn handshake_deadline_fires_before_ready() {
+        let timing = Timing {
+            handshake_ivl: Some(ms(500)),
+            ..Timing::NONE
+        };
+        let mut c = timed(Pull, timing);
+        assert_eq!(c.next_timeout(), Some(t0() + ms(500)));
+        // The greeting alone does not complete the handshake.
+        feed_at(&mut c, &encode_greeting(&Null::NAME, false), t0() + ms(10)).unwrap();
+        assert_eq!(c.handle_timeout(t0() + ms(499)), Ok(()));
+        assert_eq!(c.handle_timeout(t0() + ms(500)), Err(TimedOut::Handshake));
+        assert_eq!(c.next_timeout(), None);
+        assert!(!c.is_ready());
+        // Dead: later input means nothing, and nothing is re-armed.
+        feed_at(&mut c, b"\x04\x05", t0() + ms(600)).unwrap();
+        assert_eq!(c.next_timeout(), None);
+    }
+
+    #[test]
+    fn handshake_deadline_is_gone_after_ready() {
+        let timing = Timing {
+            handshake_ivl: Some(ms(500)),
+            ..Timing::NONE
+        };
+        let mut c = timed(Pull, timing);
+        feed_at(&mut c, &peer_stream(1, b"PUSH", |_| {}), t0() + ms(100)).unwrap();
+        assert!(c.is_ready());
+        assert_eq!(c.next_timeout(), None);
+        assert_eq!(c.handle_timeout(t0() + ms(10_000)), Ok(()));
+        assert!(c.is_ready());
+    }
+
+    #[test]
+    fn no_ping_before_the_handshake_completes() {
+        let mut c = timed(Pull, heartbeats(None, 0));
+        take_all(&mut c);
+        // Only the handshake deadline is armed until READY.
+        assert_eq!(c.next_timeout(), Some(t0() + ms(1000)));
+        assert_eq!(c.handle_timeout(t0() + ms(300)), Ok(()));
+        assert_eq!(c.pending_transmit(), 0);
+    }
+
+    #[test]
+    fn ping_is_sent_every_interval_while_the_peer_answers() {
+        let mut c = timed_ready(heartbeats(None, 0));
+        assert_eq!(c.next_timeout(), Some(t0() + ms(100)));
+        for round in 1..=5u64 {
+            let at = t0() + ms(100 * round);
+            // Early: nothing.
+            assert_eq!(c.handle_timeout(at - ms(1)), Ok(()));
+            assert_eq!(c.pending_transmit(), 0);
+            assert_eq!(c.handle_timeout(at), Ok(()));
+            assert_eq!(take_all(&mut c), PING_NO_TTL, "round {round}");
+            // The PONG comes back a little later.
+            feed_at(&mut c, b"\x04\x05\x04PONG", at + ms(5)).unwrap();
+            assert_eq!(c.next_timeout(), Some(at + ms(100)));
+        }
+    }
+
+    #[test]
+    fn heartbeat_timeout_fires_when_nothing_arrives() {
+        let mut c = timed_ready(heartbeats(None, 0));
+        c.handle_timeout(t0() + ms(100)).unwrap();
+        take_all(&mut c);
+        // Default timeout = the interval: due together with the next PING,
+        // and the timeout wins.
+        assert_eq!(c.next_timeout(), Some(t0() + ms(200)));
+        assert_eq!(c.handle_timeout(t0() + ms(199)), Ok(()));
+        assert_eq!(c.handle_timeout(t0() + ms(200)), Err(TimedOut::Heartbeat));
+        assert_eq!(c.next_timeout(), None);
+    }
+
+    #[test]
+    fn any_input_resets_the_heartbeat_timeout() {
+        let mut c = timed_ready(heartbeats(Some(ms(250)), 0));
+        c.handle_timeout(t0() + ms(100)).unwrap();
+        // Not a PONG: any bytes count, even half a frame.
+        feed_at(&mut c, b"\x00", t0() + ms(340)).unwrap();
+        // Without that byte this would be the timeout (100 + 250); instead
+        // the PING due since 200 goes out and a new wait starts: 350 + 250.
+        c.handle_timeout(t0() + ms(350)).unwrap();
+        c.handle_timeout(t0() + ms(450)).unwrap();
+        assert_eq!(c.handle_timeout(t0() + ms(599)), Ok(()));
+        assert_eq!(c.handle_timeout(t0() + ms(600)), Err(TimedOut::Heartbeat));
+    }
+
+    #[test]
+    fn a_longer_timeout_is_not_extended_by_later_pings() {
+        let mut c = timed_ready(heartbeats(Some(ms(350)), 0));
+        for at in [100, 200, 300, 400] {
+            assert_eq!(c.handle_timeout(t0() + ms(at)), Ok(()));
+            assert_eq!(take_all(&mut c), PING_NO_TTL);
+        }
+        assert_eq!(c.handle_timeout(t0() + ms(450)), Err(TimedOut::Heartbeat));
+    }
+
+    #[test]
+    fn our_ping_carries_the_ttl_in_deciseconds() {
+        let mut c = timed_ready(heartbeats(None, 0x0102));
+        c.handle_timeout(t0() + ms(100)).unwrap();
+        assert_eq!(take_all(&mut c), b"\x04\x07\x04PING\x01\x02");
+    }
+
+    #[test]
+    fn a_received_ping_with_ttl_sets_a_deadline() {
+        let mut c = timed_ready(Timing::NONE);
+        // TTL 0: no deadline.
+        feed_at(&mut c, PING_NO_TTL, t0()).unwrap();
+        assert_eq!(c.next_timeout(), None);
+        // TTL 1.5 s.
+        feed_at(&mut c, b"\x04\x07\x04PING\x00\x0f", t0() + ms(100)).unwrap();
+        assert_eq!(take_all(&mut c), b"\x04\x05\x04PONG\x04\x05\x04PONG");
+        assert_eq!(c.next_timeout(), Some(t0() + ms(1600)));
+        // Any traffic clears it.
+        feed_at(&mut c, b"\x00\x01m", t0() + ms(1000)).unwrap();
+        assert_eq!(c.next_timeout(), None);
+        // Armed again by the next PING; expires with silence.
+        feed_at(&mut c, b"\x04\x07\x04PING\x00\x0f", t0() + ms(2000)).unwrap();
+        assert_eq!(c.handle_timeout(t0() + ms(3499)), Ok(()));
+        assert_eq!(c.handle_timeout(t0() + ms(3500)), Err(TimedOut::PeerTtl));
+    }
+
+    #[test]
+    fn silence_while_the_caller_does_not_read_is_not_a_timeout() {
+        let mut c = timed_ready(heartbeats(None, 0));
+        feed_at(&mut c, b"\x04\x07\x04PING\x00\x05", t0()).unwrap();
+        c.handle_timeout(t0() + ms(100)).unwrap();
+        c.input_paused();
+        assert_eq!(c.handle_timeout(t0() + ms(200)), Ok(()));
+        assert_eq!(take_all(&mut c).len(), 2 * PING_NO_TTL.len() + 7);
+        // Reading again: the wait started by the PING at 200 applies.
+        assert_eq!(c.handle_timeout(t0() + ms(300)), Err(TimedOut::Heartbeat));
+    }
+
+    #[test]
+    fn a_protocol_error_disarms_every_timer() {
+        let mut c = timed_ready(heartbeats(None, 0));
+        assert!(feed_at(&mut c, b"\x08\x00", t0() + ms(50)).is_err());
+        assert_eq!(c.next_timeout(), None);
+        assert_eq!(c.handle_timeout(t0() + ms(10_000)), Ok(()));
+        assert_eq!(c.pending_transmit(), 0);
+    }
+
     // --- limits ------------------------------------------------------------
 
     #[test]
     fn long_frame_claiming_4gib_with_max_msg_size_is_refused_at_once() {
         let mut cfg = config(Pull);
         cfg.max_msg_size = Some(1 << 20);
-        let mut c = Connection::new(cfg);
+        let mut c = Connection::new(cfg, t0());
         feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
         let err = feed(&mut c, b"\x02\x00\x00\x00\x01\x00\x00\x00\x000123456789").unwrap_err();
         assert_eq!(
@@ -918,7 +1230,7 @@ mod tests {
         input.extend_from_slice(b"\x02\x00\x00\x00\x01\x00\x00\x00\x00");
         input.extend_from_slice(b"0123456789");
         let cap = input.capacity();
-        c.handle_input(&mut input).unwrap();
+        c.handle_input(&mut input, t0()).unwrap();
         assert_eq!(input.len(), 19);
         assert_eq!(input.capacity(), cap);
         assert_eq!(c.poll_event(), None);
@@ -946,7 +1258,7 @@ mod tests {
     fn small_max_msg_size_still_admits_ready() {
         let mut cfg = config(Pull);
         cfg.max_msg_size = Some(4);
-        let mut c = Connection::new(cfg);
+        let mut c = Connection::new(cfg, t0());
         feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
         assert!(c.is_ready());
         assert!(matches!(
@@ -1013,9 +1325,9 @@ mod tests {
         for n in 0..=stream.len() {
             let mut c = conn(Pull);
             let mut input = BytesMut::from(&stream[..n]);
-            c.handle_input(&mut input).unwrap();
+            c.handle_input(&mut input, t0()).unwrap();
             input.extend_from_slice(&stream[n..]);
-            c.handle_input(&mut input).unwrap();
+            c.handle_input(&mut input, t0()).unwrap();
             assert!(input.is_empty());
             assert_eq!(events(&mut c), full, "split at {n}");
         }
@@ -1038,8 +1350,8 @@ mod tests {
             input.extend_from_slice(&bytes[pos..end]);
             pos = end;
             i += 1;
-            if let Err(e) = c.handle_input(&mut input) {
-                assert_eq!(c.handle_input(&mut input), Err(e));
+            if let Err(e) = c.handle_input(&mut input, t0()) {
+                assert_eq!(c.handle_input(&mut input, t0()), Err(e));
                 assert!(!c.is_ready());
                 return;
             }

@@ -4,7 +4,8 @@
 //!
 //! Layers, bottom up: [`wire`] constants and limits; [`greeting`]; [`frame`]
 //! (decoder and transmit queue); [`metadata`] and [`command`] codecs;
-//! [`mechanism`] handshakes; [`connection`] ties them together.
+//! [`mechanism`] handshakes; [`timer`] deadlines; [`connection`] ties them
+//! together. The time is always passed in.
 
 mod command;
 pub(crate) mod connection;
@@ -12,7 +13,9 @@ mod frame;
 mod greeting;
 mod mechanism;
 mod metadata;
+pub(crate) mod timer;
 mod wire;
 
 pub(crate) use connection::{Connection, ConnectionConfig, Event, PeerInfo};
 pub(crate) use frame::Encoder;
+pub(crate) use timer::{TimedOut, Timing};

@@ -27,6 +27,10 @@ TYPE is one of:
   router print each message received as HEXID TAB FRAMES...; send each stdin
          line HEXID TAB FRAMES... to the peer HEXID names (an unknown id is
          dropped)
+  xpub   publish each stdin line; print each subscription a peer sends as
+         +TOPIC (subscribe) or -TOPIC (cancel)
+  xsub   send each stdin line, +TOPIC and -TOPIC as a subscribe and a
+         cancel; print each message received
 
 Endpoints (at least one; repeatable; EP is tcp://HOST:PORT or ipc://PATH):
   -b, --bind EP        listen on EP; HOST may be *, an IPv4 address, [IPv6] or a
@@ -86,6 +90,12 @@ pub enum SocketType {
     /// Prints what it receives with the sender's id in hex; sends each
     /// stdin line to the peer its first (hex) field names.
     Router,
+    /// Publishes stdin lines; prints the subscriptions its peers send
+    /// (`+topic`, `-topic`).
+    XPub,
+    /// Sends stdin lines, `+topic`/`-topic` as subscribe/cancel; prints
+    /// what it receives.
+    XSub,
 }
 
 impl SocketType {
@@ -101,12 +111,11 @@ impl SocketType {
             "dealer" => SocketType::Dealer,
             "pair" => SocketType::Pair,
             "router" => SocketType::Router,
-            "xpub" | "xsub" => {
-                return Err(UsageError(format!("socket type `{name}` is not built yet")));
-            }
+            "xpub" => SocketType::XPub,
+            "xsub" => SocketType::XSub,
             _ => {
                 return Err(UsageError(format!(
-                    "unknown socket type `{name}` (expected push, pull, pub, sub, req, rep, dealer, router or pair)"
+                    "unknown socket type `{name}` (expected push, pull, pub, sub, req, rep, dealer, router, pair, xpub or xsub)"
                 )));
             }
         })
@@ -124,6 +133,8 @@ impl SocketType {
             SocketType::Dealer => "dealer",
             SocketType::Pair => "pair",
             SocketType::Router => "router",
+            SocketType::XPub => "xpub",
+            SocketType::XSub => "xsub",
         }
     }
 
@@ -537,7 +548,6 @@ mod tests {
     fn mistakes_are_one_line_each() {
         for args in [
             &[][..],
-            &["xpub", "-b", "tcp://*:1"],
             &["nope", "-b", "tcp://*:1"],
             &["pull"],
             &["pull", "-b", "tcp://*:1", "extra"],
@@ -565,10 +575,14 @@ mod tests {
     }
 
     #[test]
-    fn not_built_types_say_so() {
+    fn xpub_and_xsub_parse() {
         assert_eq!(
-            run(&["xsub", "-c", "tcp://h:1"]),
-            Err(UsageError("socket type `xsub` is not built yet".into()))
+            options(&["XPUB", "-b", "tcp://*:1"]).socket_type,
+            SocketType::XPub
+        );
+        assert_eq!(
+            options(&["xsub", "-c", "tcp://h:1"]).socket_type,
+            SocketType::XSub
         );
     }
 

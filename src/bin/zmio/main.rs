@@ -19,7 +19,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use zmio::{
     Context, Dealer, Endpoint, Host, Msg, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router,
-    SendSocketType, Socket, SocketType, Sub, Transport,
+    SendSocketType, Socket, SocketType, Sub, Transport, XPub, XSub,
 };
 
 use crate::args::{Attach, Invocation, RunOptions, SocketType as CliSocketType};
@@ -152,6 +152,19 @@ fn run(options: &RunOptions) -> Result<(), Failure> {
         CliSocketType::Router => {
             let socket = open::<Router>(&context, options, no_setup)?;
             duplex(socket, options, id_from_hex, id_to_hex)
+        }
+        CliSocketType::XPub => {
+            let socket = open::<XPub>(&context, options, no_setup)?;
+            duplex(socket, options, Ok, subscription_to_text)
+        }
+        CliSocketType::XSub => {
+            let socket = open::<XSub>(&context, options, no_setup)?;
+            duplex(
+                socket,
+                options,
+                |msg| Ok(text_to_subscription(msg)),
+                |msg| msg,
+            )
         }
     };
     // Every socket is closed by now; dropping the context waits for them to
@@ -516,6 +529,44 @@ fn id_from_hex(msg: Msg) -> Result<Msg, Failure> {
         *first = Bytes::from(id);
     }
     Ok(Msg::from_frames(frames))
+}
+
+/// XPUB output: a subscription's first byte as `+` (subscribe) or `-`
+/// (cancel), then the topic.
+fn subscription_to_text(msg: Msg) -> Msg {
+    let mut frames = msg.into_frames();
+    if let Some(first) = frames.first_mut() {
+        let sign = match first.first() {
+            Some(1) => Some(b'+'),
+            Some(0) => Some(b'-'),
+            _ => None,
+        };
+        if let Some(sign) = sign {
+            let mut text = first.to_vec();
+            text[0] = sign;
+            *first = Bytes::from(text);
+        }
+    }
+    Msg::from_frames(frames)
+}
+
+/// XSUB input: a one-field line `+TOPIC` or `-TOPIC` becomes a subscribe or
+/// cancel message; any other line is sent as it is.
+fn text_to_subscription(msg: Msg) -> Msg {
+    let mut frames = msg.into_frames();
+    if let [only] = frames.as_mut_slice() {
+        let byte = match only.first() {
+            Some(b'+') => Some(1),
+            Some(b'-') => Some(0),
+            _ => None,
+        };
+        if let Some(byte) = byte {
+            let mut wire = only.to_vec();
+            wire[0] = byte;
+            *only = Bytes::from(wire);
+        }
+    }
+    Msg::from_frames(frames)
 }
 
 /// ROUTER output: the routing id frame as hex.

@@ -1,0 +1,87 @@
+//! XSUB: receives fair-queued from its peers with no filtering of its own;
+//! the application sends subscriptions as messages (`0x01 + prefix`,
+//! `0x00 + prefix`), which go to every peer, again after each reconnect.
+
+use std::sync::Arc;
+
+use bytes::{BufMut, BytesMut};
+
+use super::Routing;
+use crate::error::Result;
+use crate::msg::Msg;
+use crate::pipe::{Pipe, PipeId};
+use crate::strategy::fair_queue::FairQueue;
+use crate::strategy::sub_trie::SubTrie;
+
+#[derive(Debug, Default)]
+pub(crate) struct XSub {
+    fq: FairQueue,
+    /// The subscriptions the application sent, counted (a cancel goes out
+    /// only with the last count, as libzmq's XSUB).
+    subscriptions: SubTrie,
+}
+
+impl XSub {
+    fn send_all_subscriptions(&self, pipe: &Pipe) {
+        for prefix in self.subscriptions.prefixes() {
+            let mut frame = BytesMut::with_capacity(1 + prefix.len());
+            frame.put_u8(1);
+            frame.put_slice(&prefix);
+            pipe.push(pipe.out(), Msg::from(frame.freeze()));
+        }
+    }
+}
+
+impl Routing for XSub {
+    fn attach(&mut self, pipe: Arc<Pipe>) {
+        self.send_all_subscriptions(&pipe);
+        self.fq.attach(pipe);
+    }
+
+    fn detach(&mut self, _id: PipeId) {
+        // The fair queue drops a closed pipe once its last message is read.
+    }
+
+    fn reconnected(&mut self, pipe: &Arc<Pipe>) {
+        pipe.clear(pipe.out());
+        self.send_all_subscriptions(pipe);
+    }
+
+    fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
+        let subscription = msg
+            .single_frame()
+            .and_then(|frame| frame.split_first().map(|(&b, rest)| (b, rest.to_vec())));
+        match subscription {
+            Some((1, prefix)) => {
+                // Every subscribe goes up, even a repeated one (a verbose
+                // XPUB upstream may want to see it), as libzmq's XSUB.
+                self.subscriptions.add(&prefix);
+                for pipe in self.fq.pipes() {
+                    // Subscriptions are never dropped for the high water mark.
+                    pipe.push(pipe.out(), msg.clone());
+                }
+            }
+            Some((0, prefix)) => {
+                if self.subscriptions.remove(&prefix) {
+                    for pipe in self.fq.pipes() {
+                        pipe.push(pipe.out(), msg.clone());
+                    }
+                }
+            }
+            _ => {
+                // Anything else goes to every connected peer with room
+                // (libzmq's XSUB sends it to all), dropped for a full one.
+                for pipe in self.fq.pipes() {
+                    if pipe.is_peer_up() {
+                        pipe.offer(pipe.out(), msg.clone());
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn recv(&mut self) -> Result<Option<Msg>> {
+        Ok(self.fq.recv().map(|(_, msg)| msg))
+    }
+}

@@ -1,0 +1,161 @@
+//! A connection's timers: which deadlines exist, the table that holds them,
+//! and the settings that arm them. Pure data; the connection decides when a
+//! timer is set or stopped, and the caller passes the time in.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// The deadlines a connection keeps, each indexing one slot of a [`TimerTable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// The handshake (greetings and READY both ways) must be done by then.
+    Handshake = 0,
+    /// Send the next PING.
+    NextPing = 1,
+    /// A PING went out: something must arrive from the peer by then.
+    PingTimeout = 2,
+    /// The peer's PING asked for traffic within its TTL: by then.
+    PeerTtl = 3,
+}
+
+impl Timer {
+    /// Every timer, in the order a due one is handled.
+    pub(crate) const ALL: [Timer; 4] = [
+        Timer::Handshake,
+        Timer::PingTimeout,
+        Timer::PeerTtl,
+        Timer::NextPing,
+    ];
+}
+
+/// One optional deadline per [`Timer`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TimerTable {
+    deadlines: [Option<Instant>; 4],
+}
+
+impl TimerTable {
+    /// Arms `timer` for `at` (replacing any earlier setting).
+    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
+        self.deadlines[timer as usize] = Some(at);
+    }
+
+    /// Disarms `timer`.
+    pub(crate) fn stop(&mut self, timer: Timer) {
+        self.deadlines[timer as usize] = None;
+    }
+
+    /// Disarms every timer.
+    pub(crate) fn stop_all(&mut self) {
+        self.deadlines = [None; 4];
+    }
+
+    /// When `timer` fires, if armed.
+    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
+        self.deadlines[timer as usize]
+    }
+
+    /// Whether `timer` is armed and due at `now`.
+    pub(crate) fn is_due(&self, timer: Timer, now: Instant) -> bool {
+        self.get(timer).is_some_and(|at| at <= now)
+    }
+
+    /// The earliest armed deadline.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.deadlines.iter().flatten().min().copied()
+    }
+}
+
+/// Timing settings of a connection (libzmq's option names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timing {
+    /// ZMQ_HANDSHAKE_IVL: the handshake must complete within this; `None` = no limit.
+    pub handshake_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_IVL: send a PING this often; `None` = no heartbeats.
+    pub heartbeat_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TIMEOUT: after a PING, drop the connection if nothing
+    /// arrives within this; `None` = the heartbeat interval.
+    pub heartbeat_timeout: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TTL: sent in our PINGs, in deciseconds (0 = none).
+    pub heartbeat_ttl_ds: u16,
+}
+
+impl Default for Timing {
+    /// libzmq's defaults: a 30 s handshake limit, no heartbeats.
+    fn default() -> Timing {
+        Timing {
+            handshake_ivl: Some(Duration::from_secs(30)),
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl_ds: 0,
+        }
+    }
+}
+
+impl Timing {
+    /// No timers at all (the handshake may take forever, no heartbeats).
+    #[cfg(any(test, feature = "bench-internals"))]
+    pub(crate) const NONE: Timing = Timing {
+        handshake_ivl: None,
+        heartbeat_ivl: None,
+        heartbeat_timeout: None,
+        heartbeat_ttl_ds: 0,
+    };
+
+    /// How long to wait for traffic after sending a PING.
+    pub(crate) fn ping_timeout(&self) -> Option<Duration> {
+        self.heartbeat_timeout.or(self.heartbeat_ivl)
+    }
+}
+
+/// Why a timer ended a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimedOut {
+    /// The handshake did not complete within the handshake interval.
+    Handshake,
+    /// Nothing arrived within the heartbeat timeout after our PING.
+    Heartbeat,
+    /// Nothing arrived within the TTL the peer's PING asked for.
+    PeerTtl,
+}
+
+impl TimedOut {
+    /// A short description for logs.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TimedOut::Handshake => "handshake timed out",
+            TimedOut::Heartbeat => "heartbeat timed out",
+            TimedOut::PeerTtl => "peer TTL expired",
+        }
+    }
+}
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_keeps_one_deadline_per_timer_and_reports_the_earliest() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut t = TimerTable::default();
+        assert_eq!(t.next(), None);
+        t.set(Timer::NextPing, t0 + ms(50));
+        t.set(Timer::Handshake, t0 + ms(80));
+        assert_eq!(t.next(), Some(t0 + ms(50)));
+        t.set(Timer::NextPing, t0 + ms(90));
+        assert_eq!(t.next(), Some(t0 + ms(80)));
+        assert!(t.is_due(Timer::Handshake, t0 + ms(80)));
+        assert!(!t.is_due(Timer::Handshake, t0 + ms(79)));
+        t.stop(Timer::Handshake);
+        assert_eq!(t.next(), Some(t0 + ms(90)));
+        t.stop_all();
+        assert_eq!(t.next(), None);
+    }
+}
