@@ -20,6 +20,9 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
+// Nothing a peer or a caller controls may panic the library: no unwrap or
+// expect outside tests (the hostile-peers issue).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]

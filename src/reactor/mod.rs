@@ -98,6 +98,8 @@ impl ReactorShared {
     /// A handle with no reactor thread behind it: commands just accumulate,
     /// so tests can see who woke the reactor and why.
     #[cfg(any(test, feature = "bench-internals"))]
+    // Tests and benchmarks only: without an epoll instance they cannot run.
+    #[allow(clippy::expect_used)]
     pub(crate) fn detached() -> Arc<ReactorShared> {
         let poll = Poll::new().expect("poll for a test reactor handle");
         let waker = Waker::new(poll.registry(), WAKER).expect("waker for a test reactor handle");

@@ -5,6 +5,9 @@
 //! Exit status: 0 done, 1 runtime error, 2 bad arguments or unusable
 //! endpoint, 3 receive timeout (`-t`). An error is one line on stderr.
 
+// Bad input is an error line and an exit status, never a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod args;
 mod lines;
 
