@@ -31,6 +31,16 @@ pub(crate) struct Options {
     pub tcp_keepalive: Option<bool>,
     /// ZMQ_TCP_KEEPALIVE_IDLE: None = the OS default.
     pub tcp_keepalive_idle: Option<Duration>,
+    /// ZMQ_TCP_KEEPALIVE_CNT: None = the OS default.
+    pub tcp_keepalive_cnt: Option<u32>,
+    /// ZMQ_TCP_KEEPALIVE_INTVL: None = the OS default.
+    pub tcp_keepalive_intvl: Option<Duration>,
+    /// ZMQ_SNDBUF: the kernel send buffer size; None = the OS (or transport) default.
+    pub sndbuf: Option<usize>,
+    /// ZMQ_RCVBUF: the kernel receive buffer size; None = the OS default.
+    pub rcvbuf: Option<usize>,
+    /// ZMQ_TOS: the IP type-of-service byte on tcp; 0 = leave the OS default.
+    pub tos: u32,
     /// ZMQ_IPV6.
     pub ipv6: bool,
     /// ZMQ_MAXMSGSIZE (whole message, all frames); None = no limit.
@@ -61,6 +71,11 @@ impl Default for Options {
             routing_id: Bytes::new(),
             tcp_keepalive: None,
             tcp_keepalive_idle: None,
+            tcp_keepalive_cnt: None,
+            tcp_keepalive_intvl: None,
+            sndbuf: None,
+            rcvbuf: None,
+            tos: 0,
             ipv6: false,
             max_msg_size: None,
             handshake_ivl: Some(Duration::from_secs(30)),

@@ -618,6 +618,49 @@ impl Socket<Router> {
     }
 }
 
+impl Socket<Req> {
+    /// ZMQ_REQ_RELAXED (default false): a `send` while the reply to the last
+    /// request is still awaited is allowed; that request is abandoned (a
+    /// reply to it that comes later is dropped, as far as it can be told
+    /// apart: replies from other peers always are, and with
+    /// [`set_req_correlate`](Self::set_req_correlate) any reply not echoing
+    /// the new request's id is) and the new one goes out to the next peer
+    /// in turn. A `recv` with no request outstanding is still an error.
+    /// Applies at once.
+    pub fn set_req_relaxed(&mut self, on: bool) -> Result<()> {
+        self.process_events();
+        self.routing.set_req_relaxed(on)
+    }
+
+    /// ZMQ_REQ_CORRELATE (default false): each request goes out as
+    /// `[request id, "", body...]`, the id a 4-byte big-endian counter that
+    /// starts at a random value, and only a reply whose first frame is the
+    /// outstanding request's id is taken (others are dropped); the id is
+    /// stripped before the reply is returned. Usually used with
+    /// [`set_req_relaxed`](Self::set_req_relaxed). Applies to the next request.
+    pub fn set_req_correlate(&mut self, on: bool) -> Result<()> {
+        self.process_events();
+        self.routing.set_req_correlate(on)
+    }
+}
+
+/// The most keepalive probes Linux allows (TCP_KEEPCNT).
+const MAX_TCP_KEEPALIVE_CNT: u32 = 127;
+
+/// The longest keepalive interval Linux allows (TCP_KEEPINTVL), in seconds.
+const MAX_TCP_KEEPALIVE_SECS: u64 = 32_767;
+
+/// A kernel buffer size: `None`, or positive and within a C `int`.
+fn check_buffer_size(option: &'static str, bytes: Option<usize>) -> Result<Option<usize>> {
+    match bytes {
+        Some(n) if n == 0 || i32::try_from(n).is_err() => Err(invalid(
+            option,
+            "must be positive and at most 2147483647 (or None for the OS default)",
+        )),
+        other => Ok(other),
+    }
+}
+
 fn invalid(option: &'static str, reason: &str) -> Error {
     Error::InvalidOption {
         option,
@@ -736,6 +779,61 @@ impl<T: SocketType> Socket<T> {
             ));
         }
         self.options.tcp_keepalive_idle = Some(idle);
+        Ok(())
+    }
+
+    /// ZMQ_TCP_KEEPALIVE_CNT: unanswered keepalive probes before the
+    /// connection is dropped (1 to 127, the Linux limit), when keepalive is
+    /// on. Unset (the default) leaves the OS default.
+    pub fn set_tcp_keepalive_cnt(&mut self, probes: u32) -> Result<()> {
+        if !(1..=MAX_TCP_KEEPALIVE_CNT).contains(&probes) {
+            return Err(invalid("ZMQ_TCP_KEEPALIVE_CNT", "must be 1 to 127"));
+        }
+        self.options.tcp_keepalive_cnt = Some(probes);
+        Ok(())
+    }
+
+    /// ZMQ_TCP_KEEPALIVE_INTVL: the time between keepalive probes (whole
+    /// seconds, 1 to 32767), when keepalive is on. Unset (the default)
+    /// leaves the OS default.
+    pub fn set_tcp_keepalive_intvl(&mut self, interval: Duration) -> Result<()> {
+        if interval.as_secs() == 0
+            || interval.as_secs() > MAX_TCP_KEEPALIVE_SECS
+            || interval.subsec_nanos() != 0
+        {
+            return Err(invalid(
+                "ZMQ_TCP_KEEPALIVE_INTVL",
+                "must be a whole number of seconds, 1 to 32767",
+            ));
+        }
+        self.options.tcp_keepalive_intvl = Some(interval);
+        Ok(())
+    }
+
+    /// ZMQ_SNDBUF: the kernel send buffer size asked for on each connection,
+    /// in bytes (the kernel may round or cap it). `None` (the default)
+    /// leaves the OS default on tcp and asks for 1 MiB on ipc. Must be
+    /// positive and fit a C `int`.
+    pub fn set_sndbuf(&mut self, bytes: Option<usize>) -> Result<()> {
+        self.options.sndbuf = check_buffer_size("ZMQ_SNDBUF", bytes)?;
+        Ok(())
+    }
+
+    /// ZMQ_RCVBUF: the kernel receive buffer size asked for on each
+    /// connection, in bytes (the kernel may round or cap it). `None` (the
+    /// default) leaves the OS default. Must be positive and fit a C `int`.
+    pub fn set_rcvbuf(&mut self, bytes: Option<usize>) -> Result<()> {
+        self.options.rcvbuf = check_buffer_size("ZMQ_RCVBUF", bytes)?;
+        Ok(())
+    }
+
+    /// ZMQ_TOS: the IP type-of-service byte (IPv6 traffic class) set on
+    /// tcp connections, 0 to 255. 0 (the default) leaves the OS default.
+    pub fn set_tos(&mut self, tos: u32) -> Result<()> {
+        if tos > 255 {
+            return Err(invalid("ZMQ_TOS", "must be 0 to 255"));
+        }
+        self.options.tos = tos;
         Ok(())
     }
 

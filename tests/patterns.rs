@@ -830,6 +830,67 @@ fn errors_come_at_the_call() {
     assert!(matches!(other.try_recv(), Err(Error::WouldBlock)));
 }
 
+/// Sockets with the kernel-level options set (buffer sizes, type of
+/// service, keepalive timers) still carry messages, over tcp and ipc (where
+/// the tcp-only ones do nothing); bad values are refused at the call.
+#[test]
+fn socket_buffer_tos_and_keepalive_options_leave_messages_flowing() {
+    let ctx = Context::new().unwrap();
+    for transport in ["tcp://127.0.0.1:*", "ipc://*"] {
+        let mut rep = ctx.socket::<Rep>().unwrap();
+        let mut req = ctx.socket::<Req>().unwrap();
+        set_kernel_options(&mut rep, 8 * 1024, 16 * 1024);
+        set_kernel_options(&mut req, 16 * 1024, 8 * 1024);
+        rep.set_rcvtimeo(Some(PATIENCE)).unwrap();
+        req.set_rcvtimeo(Some(PATIENCE)).unwrap();
+        let endpoint = rep.bind(transport).unwrap().to_string();
+        req.connect(&endpoint).unwrap();
+        // Large enough to need many trips through the small buffers.
+        let body = bytes::Bytes::from(vec![7u8; 1 << 20]);
+        for i in 0..3 {
+            req.send(Msg::from_frames([body.clone()])).unwrap();
+            let got = rep.recv().unwrap();
+            assert!(got.frame(0) == Some(&body), "{transport} #{i}");
+            rep.send(format!("ok {i}")).unwrap();
+            assert_eq!(text(&req.recv().unwrap()), format!("ok {i}"));
+        }
+    }
+
+    let mut s = ctx.socket::<Pull>().unwrap();
+    let refused = |r: zmio::Result<()>| matches!(r, Err(Error::InvalidOption { .. }));
+    assert!(refused(s.set_sndbuf(Some(0))));
+    assert!(refused(s.set_rcvbuf(Some(0))));
+    assert!(refused(s.set_sndbuf(Some(1 << 31))));
+    assert!(refused(s.set_rcvbuf(Some(usize::MAX))));
+    assert!(refused(s.set_tos(256)));
+    assert!(refused(s.set_tcp_keepalive_cnt(0)));
+    assert!(refused(s.set_tcp_keepalive_cnt(128)));
+    assert!(refused(s.set_tcp_keepalive_intvl(Duration::ZERO)));
+    assert!(refused(
+        s.set_tcp_keepalive_intvl(Duration::from_millis(1500))
+    ));
+    assert!(refused(
+        s.set_tcp_keepalive_intvl(Duration::from_secs(32_768))
+    ));
+    s.set_sndbuf(None).unwrap();
+    s.set_rcvbuf(Some(i32::MAX as usize)).unwrap();
+    s.set_tos(255).unwrap();
+    s.set_tcp_keepalive_cnt(127).unwrap();
+    s.set_tcp_keepalive_intvl(Duration::from_secs(32_767))
+        .unwrap();
+}
+
+/// Small kernel buffers, a type of service and keepalive timers.
+fn set_kernel_options<T: zmio::SocketType>(s: &mut Socket<T>, sndbuf: usize, rcvbuf: usize) {
+    s.set_sndbuf(Some(sndbuf)).unwrap();
+    s.set_rcvbuf(Some(rcvbuf)).unwrap();
+    s.set_tos(0x10).unwrap();
+    s.set_tcp_keepalive(Some(true)).unwrap();
+    s.set_tcp_keepalive_idle(Duration::from_secs(60)).unwrap();
+    s.set_tcp_keepalive_intvl(Duration::from_secs(5)).unwrap();
+    s.set_tcp_keepalive_cnt(3).unwrap();
+}
+
 #[test]
 fn sockets_on_several_io_threads_talk() {
     let ctx = Context::with_io_threads(2).unwrap();

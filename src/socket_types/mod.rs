@@ -66,6 +66,16 @@ pub(crate) trait Routing: Send + std::fmt::Debug {
             "only ROUTER sockets have router_mandatory",
         ))
     }
+
+    /// ZMQ_REQ_RELAXED: a send while a reply is awaited abandons that request.
+    fn set_req_relaxed(&mut self, _on: bool) -> Result<()> {
+        Err(Error::InvalidState("only REQ sockets have req_relaxed"))
+    }
+
+    /// ZMQ_REQ_CORRELATE: requests carry an id the reply must echo.
+    fn set_req_correlate(&mut self, _on: bool) -> Result<()> {
+        Err(Error::InvalidState("only REQ sockets have req_correlate"))
+    }
 }
 
 /// The routing policy for `kind`, or `None` for a type not built yet.

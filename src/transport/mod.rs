@@ -15,7 +15,7 @@ use mio::{Interest, Registry, Token};
 pub(crate) fn configure(stream: &Stream, options: &crate::options::Options) -> io::Result<()> {
     match stream {
         Stream::Tcp(stream) => tcp::configure(stream, options),
-        Stream::Unix(stream) => ipc::configure(stream),
+        Stream::Unix(stream) => ipc::configure(stream, options),
     }
 }
 

@@ -27,15 +27,126 @@ pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Applies the per-connection options: no Nagle delay (messages are already
-/// batched), and keepalive as configured.
+/// batched), buffer sizes, type of service and keepalive as configured.
 pub(crate) fn configure(stream: &TcpStream, options: &Options) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let sock = SockRef::from(stream);
+    if let Some(size) = options.sndbuf {
+        sock.set_send_buffer_size(size)?;
+    }
+    if let Some(size) = options.rcvbuf {
+        sock.set_recv_buffer_size(size)?;
+    }
+    if options.tos != 0 {
+        set_tos(&sock, stream.local_addr()?.is_ipv6(), options.tos)?;
+    }
     if let Some(on) = options.tcp_keepalive {
         sock.set_keepalive(on)?;
-        if let (true, Some(idle)) = (on, options.tcp_keepalive_idle) {
-            sock.set_tcp_keepalive(&TcpKeepalive::new().with_time(idle))?;
+        if on {
+            configure_keepalive(&sock, options)?;
         }
     }
     Ok(())
+}
+
+/// ZMQ_TOS: the IPv4 type of service, or the IPv6 traffic class.
+fn set_tos(sock: &SockRef<'_>, ipv6: bool, tos: u32) -> io::Result<()> {
+    if !ipv6 {
+        return sock.set_tos(tos);
+    }
+    #[cfg(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    ))]
+    return sock.set_tclass_v6(tos);
+    #[allow(unreachable_code)]
+    Ok(())
+}
+
+/// The keepalive timers asked for (idle, interval, probe count), when any is.
+fn configure_keepalive(sock: &SockRef<'_>, options: &Options) -> io::Result<()> {
+    if options.tcp_keepalive_idle.is_none()
+        && options.tcp_keepalive_intvl.is_none()
+        && options.tcp_keepalive_cnt.is_none()
+    {
+        return Ok(());
+    }
+    let mut keepalive = TcpKeepalive::new();
+    if let Some(idle) = options.tcp_keepalive_idle {
+        keepalive = keepalive.with_time(idle);
+    }
+    if let Some(interval) = options.tcp_keepalive_intvl {
+        keepalive = keepalive.with_interval(interval);
+    }
+    if let Some(count) = options.tcp_keepalive_cnt {
+        keepalive = keepalive.with_retries(count);
+    }
+    sock.set_tcp_keepalive(&keepalive)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A connected pair of loopback streams.
+    fn pair() -> (TcpStream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (TcpStream::from_std(client), server)
+    }
+
+    #[test]
+    fn configure_applies_buffers_tos_and_keepalive() {
+        let (stream, _server) = pair();
+        let sock = SockRef::from(&stream);
+        let default_sndbuf = sock.send_buffer_size().unwrap();
+        let options = Options {
+            sndbuf: Some(64 * 1024),
+            rcvbuf: Some(96 * 1024),
+            tos: 0x28,
+            tcp_keepalive: Some(true),
+            tcp_keepalive_idle: Some(Duration::from_secs(30)),
+            tcp_keepalive_intvl: Some(Duration::from_secs(7)),
+            tcp_keepalive_cnt: Some(4),
+            ..Options::default()
+        };
+        configure(&stream, &options).unwrap();
+        // Linux doubles the size asked for, for its bookkeeping.
+        let sndbuf = sock.send_buffer_size().unwrap();
+        assert!(sndbuf >= 64 * 1024 && sndbuf != default_sndbuf, "{sndbuf}");
+        assert!(sock.recv_buffer_size().unwrap() >= 96 * 1024);
+        assert_eq!(sock.tos().unwrap(), 0x28);
+        assert!(sock.keepalive().unwrap());
+        assert_eq!(sock.keepalive_time().unwrap(), Duration::from_secs(30));
+        assert_eq!(sock.keepalive_interval().unwrap(), Duration::from_secs(7));
+        assert_eq!(sock.keepalive_retries().unwrap(), 4);
+        assert!(stream.nodelay().unwrap());
+    }
+
+    #[test]
+    fn configure_leaves_unset_options_alone() {
+        let (stream, _server) = pair();
+        let sock = SockRef::from(&stream);
+        let before = (
+            sock.send_buffer_size().unwrap(),
+            sock.tos().unwrap(),
+            sock.keepalive_retries().unwrap(),
+        );
+        configure(&stream, &Options::default()).unwrap();
+        let after = (
+            sock.send_buffer_size().unwrap(),
+            sock.tos().unwrap(),
+            sock.keepalive_retries().unwrap(),
+        );
+        assert_eq!(before, after);
+    }
 }
