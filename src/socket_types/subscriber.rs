@@ -21,24 +21,24 @@ pub(crate) struct Sub {
 }
 
 /// The wire form of a subscription message: `0x01|0x00 + prefix`.
-fn subscription(prefix: &[u8], on: bool) -> Msg {
+pub(super) fn subscription(prefix: &[u8], on: bool) -> Msg {
     let mut frame = BytesMut::with_capacity(1 + prefix.len());
     frame.put_u8(u8::from(on));
     frame.put_slice(prefix);
     Msg::from(frame.freeze())
 }
 
-impl Sub {
-    fn send_all_subscriptions(&self, pipe: &Pipe) {
-        for prefix in self.subscriptions.prefixes() {
-            pipe.push(pipe.out(), subscription(&prefix, true));
-        }
+/// Queues a subscribe for every prefix of `subscriptions` to `pipe`, whatever
+/// its high water mark says (a new or reconnected peer needs the whole set).
+pub(super) fn send_all_subscriptions(subscriptions: &SubTrie, pipe: &Pipe) {
+    for prefix in subscriptions.prefixes() {
+        pipe.push(pipe.out(), subscription(&prefix, true));
     }
 }
 
 impl Routing for Sub {
     fn attach(&mut self, pipe: Arc<Pipe>) {
-        self.send_all_subscriptions(&pipe);
+        send_all_subscriptions(&self.subscriptions, &pipe);
         self.fq.attach(pipe);
     }
 
@@ -50,7 +50,7 @@ impl Routing for Sub {
         // Whatever was queued went to the old connection or nowhere; the new
         // peer needs the whole current set.
         pipe.clear(pipe.out());
-        self.send_all_subscriptions(pipe);
+        send_all_subscriptions(&self.subscriptions, pipe);
     }
 
     fn recv(&mut self) -> Result<Option<Msg>> {

@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
-use bytes::{BufMut, BytesMut};
-
 use super::Routing;
+use super::subscriber::send_all_subscriptions;
 use crate::error::Result;
 use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
@@ -21,20 +20,9 @@ pub(crate) struct XSub {
     subscriptions: SubTrie,
 }
 
-impl XSub {
-    fn send_all_subscriptions(&self, pipe: &Pipe) {
-        for prefix in self.subscriptions.prefixes() {
-            let mut frame = BytesMut::with_capacity(1 + prefix.len());
-            frame.put_u8(1);
-            frame.put_slice(&prefix);
-            pipe.push(pipe.out(), Msg::from(frame.freeze()));
-        }
-    }
-}
-
 impl Routing for XSub {
     fn attach(&mut self, pipe: Arc<Pipe>) {
-        self.send_all_subscriptions(&pipe);
+        send_all_subscriptions(&self.subscriptions, &pipe);
         self.fq.attach(pipe);
     }
 
@@ -44,7 +32,7 @@ impl Routing for XSub {
 
     fn reconnected(&mut self, pipe: &Arc<Pipe>) {
         pipe.clear(pipe.out());
-        self.send_all_subscriptions(pipe);
+        send_all_subscriptions(&self.subscriptions, pipe);
     }
 
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
