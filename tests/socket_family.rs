@@ -7,9 +7,10 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zmio::{Context, Dealer, Error, Msg, Pair, Rep, Req, Router, Socket, SocketType};
+use zmio::{Context, Dealer, Error, Msg, Pair, Rep, Req, Router, Socket};
 
-const PATIENCE: Duration = Duration::from_secs(10);
+mod common;
+use common::{PATIENCE, endpoints, socket};
 
 type Frames = Vec<Vec<u8>>;
 
@@ -19,19 +20,6 @@ fn frames(msg: &Msg) -> Frames {
 
 fn msg(parts: &[&[u8]]) -> Msg {
     Msg::from_frames(parts.iter().map(|p| p.to_vec()))
-}
-
-fn socket<T: SocketType>(ctx: &Context) -> Socket<T> {
-    let mut s = ctx.socket::<T>().unwrap();
-    s.set_rcvtimeo(Some(PATIENCE)).unwrap();
-    s.set_sndtimeo(Some(PATIENCE)).unwrap();
-    s.set_linger(Some(Duration::from_secs(1))).unwrap();
-    s
-}
-
-/// The transports every test runs over.
-fn endpoints() -> [&'static str; 2] {
-    ["tcp://127.0.0.1:*", "ipc://*"]
 }
 
 fn recv<T: zmio::RecvSocketType>(s: &mut Socket<T>) -> Frames {

@@ -10,21 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zmio::{Context, Error, Msg, Pub, RecvSocketType, Socket, SocketType, Sub, XPub, XSub};
+use zmio::{Context, Error, Msg, Pub, RecvSocketType, Socket, Sub, XPub, XSub};
 
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn socket<T: SocketType>(ctx: &Context) -> Socket<T> {
-    let mut s = ctx.socket::<T>().unwrap();
-    s.set_rcvtimeo(Some(PATIENCE)).unwrap();
-    s.set_sndtimeo(Some(PATIENCE)).unwrap();
-    s.set_linger(Some(Duration::from_secs(1))).unwrap();
-    s
-}
-
-fn endpoints() -> [&'static str; 2] {
-    ["tcp://127.0.0.1:*", "ipc://*"]
-}
+mod common;
+use common::{PATIENCE, endpoints, socket};
 
 fn text(msg: &Msg) -> Vec<u8> {
     msg.frame(0).map(|f| f.to_vec()).unwrap_or_default()
