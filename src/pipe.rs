@@ -184,17 +184,7 @@ impl Direct {
     /// finish writing, to go out first.
     pub(crate) fn take_unsent(&mut self, conn: &mut Connection) {
         self.idle = false;
-        while self.unsent.pending() > 0 {
-            let taken = {
-                let mut iov = [IoSlice::new(&[]); 16];
-                let n = self.unsent.slices(&mut iov);
-                for slice in &iov[..n] {
-                    conn.transmit_encoded(slice);
-                }
-                iov[..n].iter().map(|s| s.len()).sum()
-            };
-            self.unsent.advance(taken);
-        }
+        conn.transmit_first(&mut self.unsent);
     }
 
     /// Whether the socket may write directly now.

@@ -405,12 +405,14 @@ impl Connection {
         }
     }
 
-    /// Queues bytes already encoded elsewhere (message frames a socket wrote
-    /// itself and could not finish) to go out next, ahead of anything queued
-    /// later. Only valid once ready, and only with nothing else pending.
-    pub(crate) fn transmit_encoded(&mut self, bytes: &[u8]) {
+    /// Puts bytes encoded elsewhere (message frames a socket began writing
+    /// itself and could not finish) ahead of everything queued here, so
+    /// they complete on the wire before anything else, such as a PONG
+    /// queued meanwhile. None of what is queued here may have been written
+    /// yet (the caller holds writing back until it has taken them over).
+    pub(crate) fn transmit_first(&mut self, encoded: &mut Encoder) {
         debug_assert!(self.is_ready(), "encoded frames before the handshake");
-        self.encoder.push_raw(bytes);
+        self.encoder.prepend(encoded);
     }
 
     /// Bytes queued for transmission.
@@ -908,6 +910,20 @@ mod tests {
         feed(&mut c, &ping).unwrap();
         assert_eq!(take_all(&mut c), b"\x04\x15\x04PONG0123456789abcdef");
         assert_eq!(events(&mut c), vec![]);
+    }
+
+    #[test]
+    fn frames_a_socket_began_writing_go_out_before_a_pong_queued_meanwhile() {
+        let mut c = ready_conn(Req, b"REP", 1);
+        // The socket wrote its frame's header itself, not the body...
+        let mut unsent = Encoder::new();
+        unsent.push_frame(false, &Bytes::from_static(b"hello"));
+        unsent.advance(2);
+        // ...then a PING arrived and its PONG was queued...
+        feed(&mut c, b"\x04\x08\x04PING\x00\x00x").unwrap();
+        // ...and the rest of the frame must still come first.
+        c.transmit_first(&mut unsent);
+        assert_eq!(take_all(&mut c), b"hello\x04\x06\x04PONGx");
     }
 
     #[test]
