@@ -17,7 +17,7 @@ use crate::msg::Msg;
 use crate::reactor::ReactorShared;
 use crate::socket::SocketShared;
 use crate::socket_types::SocketKind;
-use crate::transport::Writer;
+use crate::transport::{Stream, Writer};
 use crate::zmtp::{Connection, Encoder};
 
 /// Identifies a pipe for the life of the process.
@@ -234,12 +234,29 @@ impl Pipe {
             .map(|d| d.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Reactor side: a new connection is up (`Some`) or the current one
-    /// ended (`None`).
-    pub(crate) fn set_writer(&self, writer: Option<Writer>) {
+    /// Reactor side: a handshake completed on a new connection behind the
+    /// pipe. The peer's READY routing id is recorded before any of its
+    /// messages are queued; REQ and REP get a writer on `stream` for their
+    /// direct path.
+    pub(crate) fn connection_up(&self, routing_id: Option<Bytes>, stream: &Stream) {
+        self.set_peer_routing_id(routing_id);
         if let Some(mut direct) = self.direct() {
-            direct.set_writer(writer);
+            match stream.writer() {
+                Ok(writer) => direct.set_writer(Some(writer)),
+                Err(e) => log::debug!("no direct writes on this connection: {e}"),
+            }
         }
+        self.set_peer_up(true);
+    }
+
+    /// Reactor side: the connection behind the pipe ended. The direct
+    /// path's writer is dropped (the socket must not keep the connection
+    /// open) and a publisher stops sending to this peer.
+    pub(crate) fn connection_down(&self) {
+        if let Some(mut direct) = self.direct() {
+            direct.set_writer(None);
+        }
+        self.set_peer_up(false);
     }
 
     /// Socket side: writes `msg` to the connection now if the direct path is

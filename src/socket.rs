@@ -647,7 +647,8 @@ impl Socket<Req> {
 /// The most keepalive probes Linux allows (TCP_KEEPCNT).
 const MAX_TCP_KEEPALIVE_CNT: u32 = 127;
 
-/// The longest keepalive interval Linux allows (TCP_KEEPINTVL), in seconds.
+/// The longest keepalive idle time and interval Linux allows (TCP_KEEPIDLE,
+/// TCP_KEEPINTVL), in seconds.
 const MAX_TCP_KEEPALIVE_SECS: u64 = 32_767;
 
 /// A kernel buffer size: `None`, or positive and within a C `int`.
@@ -659,6 +660,33 @@ fn check_buffer_size(option: &'static str, bytes: Option<usize>) -> Result<Optio
         )),
         other => Ok(other),
     }
+}
+
+/// A duration option where zero is refused and `None` has a meaning of its own.
+fn nonzero(
+    option: &'static str,
+    value: Option<Duration>,
+    none_means: &str,
+) -> Result<Option<Duration>> {
+    if value == Some(Duration::ZERO) {
+        return Err(invalid(
+            option,
+            &format!("must be positive (or None {none_means})"),
+        ));
+    }
+    Ok(value)
+}
+
+/// A TCP keepalive time: whole seconds from 1 to the Linux limit.
+fn keepalive_secs(option: &'static str, value: Duration) -> Result<Duration> {
+    if value.as_secs() == 0 || value.as_secs() > MAX_TCP_KEEPALIVE_SECS || value.subsec_nanos() != 0
+    {
+        return Err(invalid(
+            option,
+            "must be a whole number of seconds, 1 to 32767",
+        ));
+    }
+    Ok(value)
 }
 
 fn invalid(option: &'static str, reason: &str) -> Error {
@@ -710,13 +738,8 @@ impl<T: SocketType> Socket<T> {
     /// ZMQ_RECONNECT_IVL: the wait before reconnecting (default 100 ms);
     /// `None` never reconnects. Must not be zero.
     pub fn set_reconnect_ivl(&mut self, interval: Option<Duration>) -> Result<()> {
-        if interval == Some(Duration::ZERO) {
-            return Err(invalid(
-                "ZMQ_RECONNECT_IVL",
-                "must be positive (or None to disable reconnecting)",
-            ));
-        }
-        self.options.reconnect_ivl = interval;
+        self.options.reconnect_ivl =
+            nonzero("ZMQ_RECONNECT_IVL", interval, "to disable reconnecting")?;
         Ok(())
     }
 
@@ -770,15 +793,9 @@ impl<T: SocketType> Socket<T> {
     }
 
     /// ZMQ_TCP_KEEPALIVE_IDLE: idle time before keepalive probes (whole
-    /// seconds, at least 1), when keepalive is on.
+    /// seconds, 1 to 32767, the Linux limit), when keepalive is on.
     pub fn set_tcp_keepalive_idle(&mut self, idle: Duration) -> Result<()> {
-        if idle.as_secs() == 0 || idle.subsec_nanos() != 0 {
-            return Err(invalid(
-                "ZMQ_TCP_KEEPALIVE_IDLE",
-                "must be a whole number of seconds, at least 1",
-            ));
-        }
-        self.options.tcp_keepalive_idle = Some(idle);
+        self.options.tcp_keepalive_idle = Some(keepalive_secs("ZMQ_TCP_KEEPALIVE_IDLE", idle)?);
         Ok(())
     }
 
@@ -797,16 +814,8 @@ impl<T: SocketType> Socket<T> {
     /// seconds, 1 to 32767), when keepalive is on. Unset (the default)
     /// leaves the OS default.
     pub fn set_tcp_keepalive_intvl(&mut self, interval: Duration) -> Result<()> {
-        if interval.as_secs() == 0
-            || interval.as_secs() > MAX_TCP_KEEPALIVE_SECS
-            || interval.subsec_nanos() != 0
-        {
-            return Err(invalid(
-                "ZMQ_TCP_KEEPALIVE_INTVL",
-                "must be a whole number of seconds, 1 to 32767",
-            ));
-        }
-        self.options.tcp_keepalive_intvl = Some(interval);
+        self.options.tcp_keepalive_intvl =
+            Some(keepalive_secs("ZMQ_TCP_KEEPALIVE_INTVL", interval)?);
         Ok(())
     }
 
@@ -856,26 +865,14 @@ impl<T: SocketType> Socket<T> {
     /// a TCP connect in progress included) is dropped; a connecting socket
     /// then reconnects. Default 30 s, as libzmq; `None` is no limit (libzmq's 0).
     pub fn set_handshake_ivl(&mut self, interval: Option<Duration>) -> Result<()> {
-        if interval == Some(Duration::ZERO) {
-            return Err(invalid(
-                "ZMQ_HANDSHAKE_IVL",
-                "must be positive (or None for no limit)",
-            ));
-        }
-        self.options.handshake_ivl = interval;
+        self.options.handshake_ivl = nonzero("ZMQ_HANDSHAKE_IVL", interval, "for no limit")?;
         Ok(())
     }
 
     /// ZMQ_HEARTBEAT_IVL: send a ZMTP PING to each peer this often
     /// (default `None`: no heartbeats, libzmq's 0). Must not be zero.
     pub fn set_heartbeat_ivl(&mut self, interval: Option<Duration>) -> Result<()> {
-        if interval == Some(Duration::ZERO) {
-            return Err(invalid(
-                "ZMQ_HEARTBEAT_IVL",
-                "must be positive (or None for no heartbeats)",
-            ));
-        }
-        self.options.heartbeat_ivl = interval;
+        self.options.heartbeat_ivl = nonzero("ZMQ_HEARTBEAT_IVL", interval, "for no heartbeats")?;
         Ok(())
     }
 
@@ -883,13 +880,11 @@ impl<T: SocketType> Socket<T> {
     /// nothing at all arrives from the peer within this. `None` (the
     /// default, libzmq's -1) uses the heartbeat interval. Must not be zero.
     pub fn set_heartbeat_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
-        if timeout == Some(Duration::ZERO) {
-            return Err(invalid(
-                "ZMQ_HEARTBEAT_TIMEOUT",
-                "must be positive (or None for the heartbeat interval)",
-            ));
-        }
-        self.options.heartbeat_timeout = timeout;
+        self.options.heartbeat_timeout = nonzero(
+            "ZMQ_HEARTBEAT_TIMEOUT",
+            timeout,
+            "for the heartbeat interval",
+        )?;
         Ok(())
     }
 

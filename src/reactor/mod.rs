@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
@@ -482,7 +481,7 @@ impl Reactor {
                 }
                 if let Some(pipe) = s.pipe.take() {
                     self.ctx.pipes.remove(&pipe.id());
-                    pipe.set_writer(None);
+                    pipe.connection_down();
                     pipe.close();
                     if !s.lingering {
                         s.socket.post(SocketEvent::Detach(pipe.id()));
@@ -635,8 +634,7 @@ impl Reactor {
             }
         }
         if let Some(pipe) = &s.pipe {
-            pipe.set_writer(None);
-            pipe.set_peer_up(false);
+            pipe.connection_down();
             // What a publisher queued for this subscriber is stale; it
             // subscribes again when it reconnects (and a closing PUB has
             // nothing to linger for).
@@ -719,34 +717,14 @@ fn drive_session(
 
 /// The handshake completed: give the session its pipe (accepted) or tell the
 /// socket it reconnected (connect).
+///
+/// The pipe learns of the new connection first (the peer's READY routing id,
+/// before any of its messages, so a ROUTER can name the peer; REQ/REP's
+/// direct writer); a connect pipe, attached at connect time, also gets a
+/// `Ready` event so a ROUTER learns the id for sending.
 fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Option<Next> {
     log::debug!("handshake done with a {} peer", info.socket_kind);
-    let next = attach_after_handshake(s, ctx, token, info.routing_id);
-    // REQ and REP may write to this connection from their own thread.
-    if next.is_none()
-        && let (Some(pipe), Some(engine)) = (&s.pipe, s.engine.as_ref())
-        && pipe.direct().is_some()
-    {
-        match engine.stream_ref().writer() {
-            Ok(writer) => pipe.set_writer(Some(writer)),
-            Err(e) => log::debug!("no direct writes on this connection: {e}"),
-        }
-    }
-    next
-}
-
-/// Gives an accepted session its pipe, or tells the socket a connect
-/// session reconnected.
-///
-/// The peer's READY routing id goes on the pipe first (before any of its
-/// messages), so a ROUTER can name the peer; a connect pipe, attached at
-/// connect time, also gets a `Ready` event so a ROUTER learns the id for sending.
-fn attach_after_handshake(
-    s: &mut Session,
-    ctx: &mut Ctx,
-    token: Token,
-    routing_id: Option<Bytes>,
-) -> Option<Next> {
+    let engine = s.engine.as_ref()?;
     match &mut s.origin {
         Origin::Accepted { .. } => {
             if s.lingering {
@@ -759,8 +737,7 @@ fn attach_after_handshake(
                 ctx.shared.clone(),
             );
             ctx.pipes.insert(pipe.id(), token);
-            pipe.set_peer_routing_id(routing_id);
-            pipe.set_peer_up(true);
+            pipe.connection_up(info.routing_id, engine.stream_ref());
             s.socket.post(SocketEvent::Attach(pipe.clone()));
             s.pipe = Some(pipe);
         }
@@ -771,16 +748,13 @@ fn attach_after_handshake(
         } => {
             *failures = 0;
             if let Some(pipe) = &s.pipe {
-                pipe.set_peer_routing_id(routing_id);
-                pipe.set_peer_up(true);
+                pipe.connection_up(info.routing_id, engine.stream_ref());
                 if s.socket.kind() == SocketKind::Router {
                     s.socket.post(SocketEvent::Ready(pipe.clone()));
                 }
-            }
-            if std::mem::replace(was_ready, true)
-                && let Some(pipe) = &s.pipe
-            {
-                s.socket.post(SocketEvent::Reconnected(pipe.clone()));
+                if std::mem::replace(was_ready, true) {
+                    s.socket.post(SocketEvent::Reconnected(pipe.clone()));
+                }
             }
         }
     }
