@@ -56,6 +56,21 @@ where
     }
 }
 
+/// Runs `f` on a thread of its own and fails the test if it has not
+/// returned within [`PATIENCE`]: a close that waits forever is a failure to
+/// report, not a hang.
+fn returns_in_time(what: &str, f: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    assert!(
+        finished.recv_timeout(PATIENCE).is_ok(),
+        "{what} did not return within {PATIENCE:?}"
+    );
+}
+
 /// Publishes `probe` until `sub` receives a message `want` accepts (the
 /// subscription it depends on has then reached the publisher).
 fn probe_until(
@@ -665,7 +680,7 @@ fn dropping_the_context_waits_no_longer_than_the_linger() {
     push.send("never delivered").unwrap();
     drop(push);
     // With no peer ever, only the linger bound lets this return.
-    drop(ctx);
+    returns_in_time("dropping the context", move || drop(ctx));
 }
 
 #[test]
@@ -677,8 +692,10 @@ fn a_sub_whose_publisher_never_appeared_does_not_hold_up_the_context() {
     sub.subscribe("queued but never sent").unwrap();
     // Default (infinite) linger: subscriptions are not worth waiting for,
     // so this returns.
-    drop(sub);
-    drop(ctx);
+    returns_in_time("closing the SUB and its context", move || {
+        drop(sub);
+        drop(ctx);
+    });
 }
 
 #[test]
@@ -697,8 +714,10 @@ fn a_connected_pub_keeps_nothing_for_a_subscriber_that_left() {
     for i in 0..1000 {
         publisher.send(format!("{i}")).unwrap();
     }
-    drop(publisher);
-    drop(ctx);
+    returns_in_time("closing the PUB and its context", move || {
+        drop(publisher);
+        drop(ctx);
+    });
 }
 
 #[test]
