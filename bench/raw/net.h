@@ -2,6 +2,8 @@
 #ifndef BENCH_NET_H
 #define BENCH_NET_H
 
+#include "../args.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,26 +19,6 @@ static inline void fail(const char *what)
 {
     fprintf(stderr, "%s: %s\n", what, strerror(errno));
     exit(1);
-}
-
-/* Parses a non-negative whole number or exits 1 with the usage line. */
-static inline unsigned long parse_count(const char *text, const char *usage)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long value = strtoul(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
-        fprintf(stderr, "%s (`%s` is not a whole number)\n", usage, text);
-        exit(1);
-    }
-    return value;
-}
-
-static inline double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static inline struct sockaddr_in loopback(unsigned long port)
