@@ -115,19 +115,23 @@ impl Distributor {
     /// Queues `msg` for every matching peer that has room and is connected
     /// now (a connect pipe waiting to reconnect gets nothing); never blocks.
     pub(crate) fn send(&mut self, msg: Msg) {
-        let topic = msg.frame(0).cloned().unwrap_or_default();
-        let wants = |s: &Subscriber| s.pipe.is_peer_up() && s.subscriptions.matches(&topic);
-        let Some(last) = self.subscribers.iter().rposition(wants) else {
-            return;
-        };
-        for sub in &self.subscribers[..last] {
-            if wants(sub) {
-                sub.pipe.offer(sub.pipe.out(), msg.clone());
+        // One pass: each match gets a clone once the next match is found,
+        // and the last one takes the message itself.
+        let mut matched: Option<&Subscriber> = None;
+        {
+            let topic = msg.frame(0).map_or(&[][..], |f| &f[..]);
+            for sub in &self.subscribers {
+                if sub.pipe.is_peer_up()
+                    && sub.subscriptions.matches(topic)
+                    && let Some(previous) = matched.replace(sub)
+                {
+                    previous.pipe.offer(previous.pipe.out(), msg.clone());
+                }
             }
         }
-        // The last receiver takes the message itself.
-        let sub = &self.subscribers[last];
-        sub.pipe.offer(sub.pipe.out(), msg);
+        if let Some(last) = matched {
+            last.pipe.offer(last.pipe.out(), msg);
+        }
     }
 }
 
