@@ -6,11 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, Result};
 use crate::reactor::ReactorThread;
 use crate::socket::{Socket, SocketType};
+use crate::transport::inproc::Registry;
 
 #[derive(Debug)]
 struct ContextInner {
     reactors: Vec<ReactorThread>,
     next_socket: AtomicU64,
+    /// The context's inproc endpoints.
+    inproc: Registry,
 }
 
 /// A zmio context: its I/O threads and the sockets made from it. Cheap to
@@ -44,8 +47,14 @@ impl Context {
             inner: Arc::new(ContextInner {
                 reactors,
                 next_socket: AtomicU64::new(0),
+                inproc: Registry::default(),
             }),
         })
+    }
+
+    /// The inproc endpoints of this context.
+    pub(crate) fn inproc(&self) -> &Registry {
+        &self.inner.inproc
     }
 
     /// A new socket of type `T`, e.g. `ctx.socket::<zmio::Push>()`.

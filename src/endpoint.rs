@@ -27,6 +27,9 @@ pub enum Transport {
     Tcp,
     /// `ipc://PATH`: a Unix domain stream socket (local processes).
     Ipc,
+    /// `inproc://NAME`: sockets of one [`Context`](crate::Context), in
+    /// one process; messages pass between threads without system calls.
+    Inproc,
 }
 
 /// Where an ipc endpoint lives.
@@ -48,6 +51,8 @@ enum Addr {
         port: Option<u16>,
     },
     Ipc(IpcAddr),
+    /// The name after `inproc://`.
+    Inproc(String),
 }
 
 /// A parsed endpoint: `tcp://HOST:PORT` or `ipc://PATH`.
@@ -103,6 +108,28 @@ fn parse_ipc(s: &str, rest: &str) -> Result<Endpoint> {
     })
 }
 
+/// The longest inproc name accepted (libzmq sets none; this keeps a name
+/// from being a memory sink).
+const MAX_INPROC_NAME: usize = 256;
+
+fn parse_inproc(s: &str, name: &str) -> Result<Endpoint> {
+    if name.is_empty() {
+        return Err(invalid(s, "expected inproc://NAME"));
+    }
+    if name.len() > MAX_INPROC_NAME {
+        return Err(invalid(
+            s,
+            format!("an inproc name has at most {MAX_INPROC_NAME} bytes"),
+        ));
+    }
+    if name == "*" {
+        return Err(invalid(s, "inproc has no wildcard: name the endpoint"));
+    }
+    Ok(Endpoint {
+        addr: Addr::Inproc(name.to_owned()),
+    })
+}
+
 impl FromStr for Endpoint {
     type Err = Error;
 
@@ -116,7 +143,8 @@ impl FromStr for Endpoint {
         match scheme {
             "tcp" => {}
             "ipc" => return parse_ipc(s, rest),
-            "inproc" | "pgm" | "epgm" | "vmci" | "udp" | "ws" | "wss" | "tipc" => {
+            "inproc" => return parse_inproc(s, rest),
+            "pgm" | "epgm" | "vmci" | "udp" | "ws" | "wss" | "tipc" => {
                 return Err(Error::UnsupportedTransport(s.to_owned()));
             }
             _ => return Err(invalid(s, format!("unknown transport `{scheme}`"))),
@@ -177,6 +205,7 @@ impl fmt::Display for Endpoint {
             Addr::Ipc(IpcAddr::Abstract(name)) => {
                 return write!(f, "ipc://@{}", String::from_utf8_lossy(name));
             }
+            Addr::Inproc(name) => return write!(f, "inproc://{name}"),
         };
         f.write_str("tcp://")?;
         match host {
@@ -198,6 +227,7 @@ impl Endpoint {
         match self.addr {
             Addr::Tcp { .. } => Transport::Tcp,
             Addr::Ipc(_) => Transport::Ipc,
+            Addr::Inproc(_) => Transport::Inproc,
         }
     }
 
@@ -205,7 +235,7 @@ impl Endpoint {
     pub fn host(&self) -> Option<&Host> {
         match &self.addr {
             Addr::Tcp { host, .. } => Some(host),
-            Addr::Ipc(_) => None,
+            _ => None,
         }
     }
 
@@ -214,7 +244,7 @@ impl Endpoint {
     pub fn port(&self) -> Option<u16> {
         match &self.addr {
             Addr::Tcp { port, .. } => *port,
-            Addr::Ipc(_) => None,
+            _ => None,
         }
     }
 
@@ -241,7 +271,15 @@ impl Endpoint {
     pub(crate) fn ipc_addr(&self) -> Option<&IpcAddr> {
         match &self.addr {
             Addr::Ipc(addr) => Some(addr),
-            Addr::Tcp { .. } => None,
+            _ => None,
+        }
+    }
+
+    /// The name of an inproc endpoint.
+    pub(crate) fn inproc_name(&self) -> Option<&str> {
+        match &self.addr {
+            Addr::Inproc(name) => Some(name),
+            _ => None,
         }
     }
 
@@ -378,15 +416,37 @@ mod tests {
             );
         }
         assert!(matches!(
-            ep("inproc://x"),
+            ep("pgm://eth0;239.192.1.1:5555"),
             Err(Error::UnsupportedTransport(_))
         ));
+        let long_name = format!("inproc://{}", "n".repeat(MAX_INPROC_NAME + 1));
+        for bad in ["inproc://", "inproc://*", long_name.as_str()] {
+            assert!(
+                matches!(ep(bad), Err(Error::InvalidEndpoint { .. })),
+                "{bad:?}"
+            );
+        }
         let long = format!("ipc:///{}", "a".repeat(MAX_IPC_PATH));
         for bad in ["ipc://", "ipc://a\0b", long.as_str(), "ipc://@"] {
             assert!(
                 matches!(ep(bad), Err(Error::InvalidEndpoint { .. })),
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn inproc_endpoints_parse_and_print_back() {
+        for s in [
+            "inproc://a",
+            "inproc://with spaces/and:colons",
+            "inproc://ünïcode",
+        ] {
+            let e = ep(s).unwrap();
+            assert_eq!(e.transport(), Transport::Inproc);
+            assert_eq!(e.to_string(), s);
+            assert_eq!(e.port(), None);
+            assert!(!e.is_wildcard());
         }
     }
 

@@ -20,9 +20,7 @@ pub enum Error {
         reason: String,
     },
     /// The endpoint names a transport zmio does not speak (yet).
-    #[error(
-        "unsupported transport in `{0}`: zmio speaks tcp:// and ipc:// (inproc:// is not built yet)"
-    )]
+    #[error("unsupported transport in `{0}`: zmio speaks tcp://, ipc:// and inproc://")]
     UnsupportedTransport(String),
     /// Binding failed because something already listens there.
     #[error(
@@ -62,6 +60,17 @@ pub enum Error {
         "no peer with routing id {0} (hex) is connected to this ROUTER; check the first frame names a peer it received from, or turn router_mandatory off to drop such messages"
     )]
     HostUnreachable(String),
+    /// An inproc connect to a socket whose type cannot talk to this one's
+    /// (RFC 23's compatibility table, e.g. PUSH to PUB).
+    #[error("cannot connect a {ours} socket to the {theirs} socket bound at {endpoint}")]
+    IncompatibleSocketType {
+        /// The endpoint connected to.
+        endpoint: String,
+        /// This socket's type.
+        ours: crate::SocketKind,
+        /// The bound socket's type.
+        theirs: crate::SocketKind,
+    },
     /// An operating system error.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -72,7 +81,8 @@ impl From<Error> for io::Error {
         let kind = match &err {
             Error::InvalidEndpoint { .. }
             | Error::UnsupportedTransport(_)
-            | Error::InvalidOption { .. } => io::ErrorKind::InvalidInput,
+            | Error::InvalidOption { .. }
+            | Error::IncompatibleSocketType { .. } => io::ErrorKind::InvalidInput,
             Error::AddrInUse(_) => io::ErrorKind::AddrInUse,
             Error::AddrNotAvailable(_) => io::ErrorKind::AddrNotAvailable,
             Error::Resolve(_) => io::ErrorKind::NotFound,

@@ -53,6 +53,10 @@ pub(crate) struct Options {
     pub heartbeat_timeout: Option<Duration>,
     /// ZMQ_HEARTBEAT_TTL: zero = none; at most [`MAX_HEARTBEAT_TTL`].
     pub heartbeat_ttl: Duration,
+    /// ZMQ_CONFLATE: keep only the newest message each way.
+    pub conflate: bool,
+    /// ZMQ_IMMEDIATE: queue only to peers with a completed connection.
+    pub immediate: bool,
 }
 
 /// The largest ZMQ_HEARTBEAT_TTL: 65535 deciseconds (and what rounds down to it).
@@ -82,6 +86,8 @@ impl Default for Options {
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: Duration::ZERO,
+            conflate: false,
+            immediate: false,
         }
     }
 }

@@ -9,13 +9,14 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 
 use crate::msg::Msg;
+use crate::options::Options;
 use crate::reactor::ReactorShared;
-use crate::socket::SocketShared;
+use crate::socket::{SocketEvent, SocketShared};
 use crate::socket_types::SocketKind;
 use crate::transport::{Stream, Writer};
 use crate::zmtp::{Connection, Encoder};
@@ -35,11 +36,22 @@ fn low_water_mark(hwm: usize) -> usize {
     }
 }
 
-/// Who to wake when the other side of a queue makes progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Socket,
-    Reactor,
+/// Who to wake when the other side of a queue makes progress: the socket
+/// (its application thread) or the reactor serving the pipe's connection.
+/// An inproc queue joins two sockets: both its reader and its writer are sockets.
+#[derive(Debug, Clone)]
+enum Wake {
+    Socket(Arc<SocketShared>),
+    Reactor(Arc<ReactorShared>, PipeId),
+}
+
+impl Wake {
+    fn wake(&self) {
+        match self {
+            Wake::Socket(socket) => socket.notify(),
+            Wake::Reactor(reactor, pipe) => reactor.activate(*pipe),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -51,17 +63,38 @@ struct QueueState {
     writer_blocked: bool,
     /// The connection behind the pipe is gone: nothing more will be pushed.
     closed: bool,
+    /// 0 means no limit, as in libzmq. Under the lock because an inproc
+    /// queue's limit grows when its reader appears (libzmq adds the
+    /// receiver's RCVHWM to the sender's SNDHWM).
+    hwm: usize,
+    lwm: usize,
+    /// ZMQ_CONFLATE: only the newest message is kept; never full.
+    conflate: bool,
+}
+
+impl QueueState {
+    fn is_full(&self) -> bool {
+        !self.conflate && self.hwm != 0 && self.items.len() >= self.hwm
+    }
+
+    /// Queues one message (replacing what waits, when conflating).
+    fn enqueue(&mut self, msg: Msg) {
+        if self.conflate {
+            self.items.clear();
+        }
+        self.items.push_back(msg);
+    }
 }
 
 /// One direction of a pipe.
 #[derive(Debug)]
 pub(crate) struct Queue {
     state: Mutex<QueueState>,
-    /// 0 means no limit, as in libzmq.
-    hwm: usize,
-    lwm: usize,
-    /// Which side reads this queue (the writer is the other one).
-    reader: Side,
+    /// Who reads this queue; unset (nobody to wake) until an inproc
+    /// connect finds its binder.
+    reader: OnceLock<Wake>,
+    /// Who writes it; unset likewise.
+    writer: OnceLock<Wake>,
     /// Set when a push finds the reader idle (it had emptied the queue), or
     /// the connection closes; taken by a reader that keeps idle queues out
     /// of its rotation, so it looks at one again only when this says so.
@@ -78,7 +111,7 @@ pub(crate) enum Pushed {
 }
 
 impl Queue {
-    fn new(hwm: usize, reader: Side) -> Queue {
+    fn new(hwm: usize, conflate: bool) -> Queue {
         Queue {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -86,12 +119,21 @@ impl Queue {
                 reader_idle: false,
                 writer_blocked: false,
                 closed: false,
+                hwm,
+                lwm: low_water_mark(hwm),
+                conflate,
             }),
-            hwm,
-            lwm: low_water_mark(hwm),
-            reader,
+            reader: OnceLock::new(),
+            writer: OnceLock::new(),
             activated: AtomicBool::new(false),
         }
+    }
+
+    fn with(hwm: usize, conflate: bool, reader: Wake, writer: Wake) -> Queue {
+        let queue = Queue::new(hwm, conflate);
+        let _ = queue.reader.set(reader);
+        let _ = queue.writer.set(writer);
+        queue
     }
 
     /// Reader side: whether the queue was activated since the last call
@@ -106,8 +148,26 @@ impl Queue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn is_full(&self, state: &QueueState) -> bool {
-        self.hwm != 0 && state.items.len() >= self.hwm
+    /// A push found the reader idle: mark the queue activated (before the
+    /// socket-wide mark, so a reader that sees that sees this too) and wake
+    /// the reader.
+    fn wake_reader(&self) {
+        self.activated.store(true, Ordering::Release);
+        match self.reader.get() {
+            Some(Wake::Socket(socket)) => {
+                socket.mark_activation();
+                socket.notify();
+            }
+            Some(reactor) => reactor.wake(),
+            None => {}
+        }
+    }
+
+    /// The reader drained a queue its writer found full.
+    fn wake_writer(&self) {
+        if let Some(writer) = self.writer.get() {
+            writer.wake();
+        }
     }
 
     /// Number of messages waiting.
@@ -123,7 +183,7 @@ impl Queue {
 
     /// Whether a push would be accepted now.
     pub(crate) fn has_room(&self) -> bool {
-        !self.is_full(&self.lock())
+        !self.lock().is_full()
     }
 }
 
@@ -132,9 +192,10 @@ impl Queue {
 pub(crate) struct Pipe {
     id: PipeId,
     /// Messages from the socket to the peer.
-    out: Queue,
-    /// Messages from the peer to the socket.
-    inb: Queue,
+    out: Arc<Queue>,
+    /// Messages from the peer to the socket. (An inproc pipe's queues are
+    /// its peer pipe's, crosswise.)
+    inb: Arc<Queue>,
     socket: Arc<SocketShared>,
     reactor: Arc<ReactorShared>,
     /// A handshaken connection is behind the pipe now (a connect pipe lives
@@ -149,6 +210,21 @@ pub(crate) struct Pipe {
     /// How many handshakes have completed on this pipe (a connect pipe
     /// lives across reconnects), so ROUTER sees when its peer's id may change.
     handshakes: AtomicU64,
+    /// Set for an inproc pipe: no connection, the peer is another socket.
+    inproc: Option<InprocLink>,
+    /// ZMQ_IMMEDIATE: load balancing passes this pipe by while no
+    /// connection is up behind it.
+    immediate: bool,
+}
+
+/// What an inproc pipe knows of its peer: the other socket, whose pipe
+/// shares this one's queues crosswise.
+#[derive(Debug)]
+pub(crate) struct InprocLink {
+    /// The endpoint name, as bound (`inproc://name`).
+    endpoint: String,
+    /// The peer socket and its pipe's id, once the binder is there.
+    peer: OnceLock<(Arc<SocketShared>, PipeId)>,
 }
 
 /// The direct path: a socket that sends one message and then waits for the
@@ -201,30 +277,186 @@ impl Direct {
 
 impl Pipe {
     /// A pipe with `sndhwm`/`rcvhwm` message limits (0 = unlimited).
+    #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn new(
         sndhwm: usize,
         rcvhwm: usize,
         socket: Arc<SocketShared>,
         reactor: Arc<ReactorShared>,
     ) -> Arc<Pipe> {
-        let socket_kind = socket.kind();
+        let options = Options {
+            sndhwm,
+            rcvhwm,
+            ..Options::default()
+        };
+        Pipe::with_options(&options, socket, reactor)
+    }
+
+    /// A pipe to a connection, with the socket's high water marks,
+    /// ZMQ_CONFLATE (keep only the newest message each way) and
+    /// ZMQ_IMMEDIATE (no sending until a connection is up).
+    pub(crate) fn with_options(
+        options: &Options,
+        socket: Arc<SocketShared>,
+        reactor: Arc<ReactorShared>,
+    ) -> Arc<Pipe> {
+        let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
+        let to_reactor = Wake::Reactor(reactor.clone(), id);
+        let to_socket = Wake::Socket(socket.clone());
+        let kind = socket.kind();
+        let (out_conflate, inb_conflate) = conflation(options.conflate, kind);
+        let out = Queue::with(
+            options.sndhwm,
+            out_conflate,
+            to_reactor.clone(),
+            to_socket.clone(),
+        );
+        let inb = Queue::with(options.rcvhwm, inb_conflate, to_socket, to_reactor);
+        let (out, inb) = (Arc::new(out), Arc::new(inb));
+        Pipe::build(id, out, inb, socket, reactor, None, options.immediate)
+    }
+
+    /// The connecting end of an inproc connection to `endpoint`: its queues
+    /// have no reader or writer on the far side until the binder pairs it
+    /// ([`Pipe::pair_inproc`]); until then messages wait, up to `sndhwm`.
+    pub(crate) fn inproc(
+        endpoint: &str,
+        options: &Options,
+        socket: Arc<SocketShared>,
+        reactor: Arc<ReactorShared>,
+    ) -> Arc<Pipe> {
+        let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
+        let (out_conflate, inb_conflate) = conflation(options.conflate, socket.kind());
+        let out = Queue::new(options.sndhwm, out_conflate);
+        let inb = Queue::new(options.rcvhwm, inb_conflate);
+        let _ = out.writer.set(Wake::Socket(socket.clone()));
+        let _ = inb.reader.set(Wake::Socket(socket.clone()));
+        let link = InprocLink {
+            endpoint: endpoint.to_owned(),
+            peer: OnceLock::new(),
+        };
+        let (out, inb) = (Arc::new(out), Arc::new(inb));
+        Pipe::build(id, out, inb, socket, reactor, Some(link), options.immediate)
+    }
+
+    fn build(
+        id: PipeId,
+        out: Arc<Queue>,
+        inb: Arc<Queue>,
+        socket: Arc<SocketShared>,
+        reactor: Arc<ReactorShared>,
+        inproc: Option<InprocLink>,
+        immediate: bool,
+    ) -> Arc<Pipe> {
+        let direct = inproc.is_none() && matches!(socket.kind(), SocketKind::Req | SocketKind::Rep);
         Arc::new(Pipe {
-            id: NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed),
-            out: Queue::new(sndhwm, Side::Reactor),
-            inb: Queue::new(rcvhwm, Side::Socket),
+            id,
+            out,
+            inb,
             socket,
             reactor,
             peer_up: AtomicBool::new(false),
             peer_routing_id: Mutex::new(None),
             handshakes: AtomicU64::new(0),
-            direct: matches!(socket_kind, SocketKind::Req | SocketKind::Rep).then(|| {
+            direct: direct.then(|| {
                 Mutex::new(Direct {
                     writer: None,
                     idle: false,
                     unsent: Encoder::new(),
                 })
             }),
+            inproc,
+            immediate,
         })
+    }
+
+    /// Binder side of inproc: the peer pipe for `connecting` (made by
+    /// [`Pipe::inproc`]), owned by `socket`, sharing its queues crosswise.
+    /// Each queue's limit becomes the sender's SNDHWM plus the receiver's
+    /// RCVHWM (no limit if either is 0), as in libzmq; conflation holds if
+    /// either side asked for it. Both peers count as up from here, and each
+    /// pipe carries the other socket's routing id.
+    pub(crate) fn pair_inproc(
+        connecting: &Arc<Pipe>,
+        connecting_routing_id: Option<Bytes>,
+        binder: Binder<'_>,
+    ) -> Option<Arc<Pipe>> {
+        let link = connecting.inproc.as_ref()?;
+        let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
+        let to_binder = Wake::Socket(binder.socket.clone());
+        let _ = connecting.out.reader.set(to_binder.clone());
+        let _ = connecting.inb.writer.set(to_binder);
+        let (binder_out, binder_inb) = conflation(binder.conflate, binder.socket.kind());
+        for (queue, their_hwm, conflate) in [
+            (&connecting.out, binder.rcvhwm, binder_inb),
+            (&connecting.inb, binder.sndhwm, binder_out),
+        ] {
+            let mut state = queue.lock();
+            state.hwm = if state.hwm == 0 || their_hwm == 0 {
+                0
+            } else {
+                state.hwm.saturating_add(their_hwm)
+            };
+            state.lwm = low_water_mark(state.hwm);
+            state.conflate |= conflate;
+        }
+        let peer_link = InprocLink {
+            endpoint: link.endpoint.clone(),
+            peer: OnceLock::new(),
+        };
+        let _ = peer_link
+            .peer
+            .set((connecting.socket.clone(), connecting.id));
+        let peer = Pipe::build(
+            id,
+            connecting.inb.clone(),
+            connecting.out.clone(),
+            binder.socket.clone(),
+            binder.reactor.clone(),
+            Some(peer_link),
+            binder.immediate,
+        );
+        let _ = link.peer.set((binder.socket.clone(), id));
+        peer.set_peer_routing_id(connecting_routing_id);
+        connecting.set_peer_routing_id(binder.routing_id);
+        peer.set_peer_up(true);
+        connecting.set_peer_up(true);
+        // The connecting socket may wait to send (immediate) or, for a
+        // ROUTER, to learn the peer's id.
+        if connecting.socket.kind() == SocketKind::Router {
+            connecting
+                .socket
+                .post(SocketEvent::Ready(connecting.clone()));
+        } else {
+            connecting.socket.notify();
+        }
+        Some(peer)
+    }
+
+    /// The inproc endpoint of an inproc pipe.
+    pub(crate) fn inproc_endpoint(&self) -> Option<&str> {
+        self.inproc.as_ref().map(|l| l.endpoint.as_str())
+    }
+
+    /// Closes an inproc connection from either end: both queues are closed
+    /// (what is queued can still be read to the end), both sockets woken
+    /// and told the pipe is gone. Does nothing to a pipe with a connection.
+    pub(crate) fn close_inproc(&self) {
+        let Some(link) = &self.inproc else {
+            return;
+        };
+        self.out.lock().closed = true;
+        self.inb.lock().closed = true;
+        for queue in [&self.out, &self.inb] {
+            queue.activated.store(true, Ordering::Release);
+        }
+        self.set_peer_up(false);
+        self.socket.mark_activation();
+        self.socket.post(SocketEvent::Detach(self.id));
+        if let Some((peer_socket, peer_pipe)) = link.peer.get() {
+            peer_socket.mark_activation();
+            peer_socket.post(SocketEvent::Detach(*peer_pipe));
+        }
     }
 
     /// The direct path's state (REQ and REP only).
@@ -306,6 +538,16 @@ impl Pipe {
     /// (`true`) or ended (`false`).
     pub(crate) fn set_peer_up(&self, up: bool) {
         self.peer_up.store(up, Ordering::Release);
+        if up && self.immediate {
+            // A send may be waiting for a peer that is up.
+            self.socket.notify();
+        }
+    }
+
+    /// Whether load balancing may queue to this pipe now: always, unless
+    /// ZMQ_IMMEDIATE is set and no connection is up.
+    pub(crate) fn is_eligible(&self) -> bool {
+        !self.immediate || self.is_peer_up()
     }
 
     /// Reactor side: a handshake completed with a peer that sent `routing_id`
@@ -334,6 +576,10 @@ impl Pipe {
     /// Socket side: asks the reactor to close this pipe's connection (a
     /// PAIR refusing a second peer); the socket gets a detach as usual.
     pub(crate) fn request_close(&self) {
+        if self.inproc.is_some() {
+            self.close_inproc();
+            return;
+        }
         self.reactor
             .send(crate::reactor::Command::Disconnect { pipe: self.id });
     }
@@ -341,6 +587,11 @@ impl Pipe {
     /// Whether a handshaken connection is behind the pipe now.
     pub(crate) fn is_peer_up(&self) -> bool {
         self.peer_up.load(Ordering::Acquire)
+    }
+
+    /// The type of the socket this pipe belongs to.
+    pub(crate) fn socket_kind(&self) -> SocketKind {
+        self.socket.kind()
     }
 
     /// This pipe's id.
@@ -358,28 +609,10 @@ impl Pipe {
         &self.inb
     }
 
-    /// A push found `queue`'s reader idle: mark the queue activated (before
-    /// the socket-wide mark, so a reader that sees that sees this too) and
-    /// wake the reader.
-    fn activate_reader(&self, queue: &Queue) {
-        queue.activated.store(true, Ordering::Release);
-        if queue.reader == Side::Socket {
-            self.socket.mark_activation();
-        }
-        self.wake(queue.reader);
-    }
-
     /// Socket side: whether any pipe of this socket was activated since the
     /// last call (one atomic swap), so a reader scans its idle pipes only then.
     pub(crate) fn take_socket_activations(&self) -> bool {
         self.socket.take_activations()
-    }
-
-    fn wake(&self, side: Side) {
-        match side {
-            Side::Socket => self.socket.notify(),
-            Side::Reactor => self.reactor.activate(self.id),
-        }
     }
 
     /// Writer side: queue `msg` unless the queue is full, in which case the
@@ -391,15 +624,15 @@ impl Pipe {
         };
         let wake_reader = {
             let mut state = queue.lock();
-            if queue.is_full(&state) {
+            if state.is_full() {
                 state.writer_blocked = true;
                 return Err(msg);
             }
-            state.items.push_back(msg);
+            state.enqueue(msg);
             std::mem::replace(&mut state.reader_idle, false)
         };
         if wake_reader {
-            self.activate_reader(queue);
+            queue.wake_reader();
         }
         Ok(())
     }
@@ -413,21 +646,21 @@ impl Pipe {
         };
         let wake_reader = {
             let mut state = queue.lock();
-            if queue.is_full(&state) {
+            if state.is_full() {
                 return false;
             }
-            state.items.push_back(msg);
+            state.enqueue(msg);
             std::mem::replace(&mut state.reader_idle, false)
         };
         if wake_reader {
-            self.activate_reader(queue);
+            queue.wake_reader();
         }
         true
     }
 
     /// The direct path, for messages to the peer.
     fn send_direct_if_out(&self, queue: &Queue, msg: Msg) -> Result<(), Msg> {
-        if std::ptr::eq(queue, &self.out) {
+        if std::ptr::eq(queue, &*self.out) {
             self.send_direct(msg)
         } else {
             Err(msg)
@@ -440,15 +673,15 @@ impl Pipe {
     pub(crate) fn push(&self, queue: &Queue, msg: Msg) -> Pushed {
         let (wake_reader, full) = {
             let mut state = queue.lock();
-            state.items.push_back(msg);
-            let full = queue.is_full(&state);
+            state.enqueue(msg);
+            let full = state.is_full();
             if full {
                 state.writer_blocked = true;
             }
             (std::mem::replace(&mut state.reader_idle, false), full)
         };
         if wake_reader {
-            self.activate_reader(queue);
+            queue.wake_reader();
         }
         if full { Pushed::NowFull } else { Pushed::Room }
     }
@@ -457,10 +690,11 @@ impl Pipe {
     /// mark (`usize::MAX` without one).
     #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn room(&self, queue: &Queue) -> usize {
-        if queue.hwm == 0 {
+        let state = queue.lock();
+        if state.hwm == 0 || state.conflate {
             return usize::MAX;
         }
-        queue.hwm.saturating_sub(queue.lock().items.len())
+        state.hwm.saturating_sub(state.items.len())
     }
 
     /// Writer side: move as many messages from the front of `msgs` as the
@@ -472,13 +706,25 @@ impl Pipe {
     pub(crate) fn push_batch(&self, queue: &Queue, msgs: &mut VecDeque<Msg>) -> Pushed {
         let (wake_reader, full) = {
             let mut state = queue.lock();
-            let take = if queue.hwm == 0 {
-                msgs.len()
+            let take = if state.conflate {
+                // Only the newest counts; the rest are dropped here.
+                if let Some(last) = msgs.pop_back() {
+                    msgs.clear();
+                    state.enqueue(last);
+                    1
+                } else {
+                    0
+                }
             } else {
-                queue.hwm.saturating_sub(state.items.len()).min(msgs.len())
+                let take = if state.hwm == 0 {
+                    msgs.len()
+                } else {
+                    state.hwm.saturating_sub(state.items.len()).min(msgs.len())
+                };
+                state.items.extend(msgs.drain(..take));
+                take
             };
-            state.items.extend(msgs.drain(..take));
-            let full = queue.is_full(&state);
+            let full = state.is_full();
             if full {
                 state.writer_blocked = true;
             }
@@ -486,7 +732,7 @@ impl Pipe {
             (wake, full)
         };
         if wake_reader {
-            self.activate_reader(queue);
+            queue.wake_reader();
         }
         if full { Pushed::NowFull } else { Pushed::Room }
     }
@@ -508,7 +754,7 @@ impl Pipe {
             std::mem::replace(&mut state.writer_blocked, false)
         };
         if wake_writer {
-            self.wake(writer_of(queue.reader));
+            queue.wake_writer();
         }
     }
 
@@ -522,13 +768,21 @@ impl Pipe {
         }
         let wake_reader = {
             let mut state = queue.lock();
-            let mut rest = std::mem::take(&mut state.items);
-            state.items = std::mem::take(msgs);
-            state.items.append(&mut rest);
+            if state.conflate {
+                // Anything queued since is newer than what comes back.
+                if state.items.is_empty() {
+                    state.items.extend(msgs.pop_back());
+                }
+                msgs.clear();
+            } else {
+                let mut rest = std::mem::take(&mut state.items);
+                state.items = std::mem::take(msgs);
+                state.items.append(&mut rest);
+            }
             std::mem::replace(&mut state.reader_idle, false)
         };
         if wake_reader {
-            self.activate_reader(queue);
+            queue.wake_reader();
         }
     }
 
@@ -543,13 +797,13 @@ impl Pipe {
             if state.items.is_empty() {
                 state.reader_idle = true;
             }
-            state.writer_blocked && state.items.len() <= queue.lwm && {
+            state.writer_blocked && state.items.len() <= state.lwm && {
                 state.writer_blocked = false;
                 true
             }
         };
         if wake_writer {
-            self.wake(writer_of(queue.reader));
+            queue.wake_writer();
         }
     }
 
@@ -562,14 +816,14 @@ impl Pipe {
             if state.items.is_empty() {
                 state.reader_idle = true;
             }
-            let wake = state.writer_blocked && state.items.len() <= queue.lwm && {
+            let wake = state.writer_blocked && state.items.len() <= state.lwm && {
                 state.writer_blocked = false;
                 true
             };
             (msg, wake)
         };
         if wake_writer {
-            self.wake(writer_of(queue.reader));
+            queue.wake_writer();
         }
         msg
     }
@@ -595,11 +849,27 @@ impl Pipe {
     }
 }
 
-fn writer_of(reader: Side) -> Side {
-    match reader {
-        Side::Socket => Side::Reactor,
-        Side::Reactor => Side::Socket,
-    }
+/// Which of a pipe's queues conflate (outbound, inbound) for ZMQ_CONFLATE
+/// on a socket of `kind`: the ones carrying data. A SUB's outbound queue
+/// and a PUB's inbound one carry subscriptions, never conflated (each one
+/// counts).
+fn conflation(conflate: bool, kind: SocketKind) -> (bool, bool) {
+    (
+        conflate && kind != SocketKind::Sub,
+        conflate && kind != SocketKind::Pub,
+    )
+}
+
+/// The binding socket's side of an inproc connection, for [`Pipe::pair_inproc`].
+#[derive(Debug)]
+pub(crate) struct Binder<'a> {
+    pub(crate) socket: &'a Arc<SocketShared>,
+    pub(crate) reactor: &'a Arc<ReactorShared>,
+    pub(crate) sndhwm: usize,
+    pub(crate) rcvhwm: usize,
+    pub(crate) conflate: bool,
+    pub(crate) immediate: bool,
+    pub(crate) routing_id: Option<Bytes>,
 }
 
 /// Pipes with no reactor thread and no socket behind them, for strategy tests.
@@ -780,6 +1050,87 @@ mod tests {
         assert!(!p.inb().is_closed_and_empty());
         assert!(p.pop(p.inb()).is_some());
         assert!(p.inb().is_closed_and_empty());
+    }
+
+    #[test]
+    fn a_conflating_queue_keeps_only_the_newest_message() {
+        let socket = SocketShared::new(SocketKind::Pull);
+        let options = Options {
+            rcvhwm: 2,
+            conflate: true,
+            ..Options::default()
+        };
+        let p = Pipe::with_options(&options, socket, ReactorShared::detached());
+        for m in ["a", "b", "c"] {
+            assert_eq!(p.push(p.inb(), Msg::from(m)), Pushed::Room, "never full");
+        }
+        let mut batch: VecDeque<Msg> = ["d", "e"].into_iter().map(Msg::from).collect();
+        p.push_batch(p.inb(), &mut batch);
+        assert!(batch.is_empty());
+        assert_eq!(p.pop(p.inb()), Some(Msg::from("e")));
+        assert_eq!(p.pop(p.inb()), None);
+        // Returned unsent: kept only if nothing newer came meanwhile.
+        let mut back: VecDeque<Msg> = ["x", "y"].into_iter().map(Msg::from).collect();
+        p.unshift(p.inb(), &mut back);
+        assert_eq!(p.pop(p.inb()), Some(Msg::from("y")));
+    }
+
+    #[test]
+    fn conflate_spares_subscriptions() {
+        assert_eq!(conflation(true, SocketKind::Sub), (false, true));
+        assert_eq!(conflation(true, SocketKind::Pub), (true, false));
+        assert_eq!(conflation(true, SocketKind::Dealer), (true, true));
+        assert_eq!(conflation(false, SocketKind::Dealer), (false, false));
+    }
+
+    #[test]
+    fn inproc_pipes_share_queues_crosswise_with_summed_limits() {
+        let reactor = ReactorShared::detached();
+        let a_socket = SocketShared::new(SocketKind::Push);
+        let b_socket = SocketShared::new(SocketKind::Pull);
+        let options = Options {
+            sndhwm: 2,
+            ..Options::default()
+        };
+        let a = Pipe::inproc("inproc://t", &options, a_socket.clone(), reactor.clone());
+        // Before the bind: queued up to the connecting side's SNDHWM.
+        a.try_push(a.out(), Msg::from("early")).unwrap();
+        a.try_push(a.out(), Msg::from("early 2")).unwrap();
+        assert!(a.try_push(a.out(), Msg::from("full")).is_err());
+        assert!(!a.is_peer_up());
+        let b = Pipe::pair_inproc(
+            &a,
+            Some(Bytes::from_static(b"A")),
+            Binder {
+                socket: &b_socket,
+                reactor: &reactor,
+                sndhwm: 1,
+                rcvhwm: 3,
+                conflate: false,
+                immediate: false,
+                routing_id: None,
+            },
+        )
+        .unwrap();
+        assert!(a.is_peer_up() && b.is_peer_up());
+        assert_eq!(b.peer_routing_id(), Some(Bytes::from_static(b"A")));
+        assert_eq!(a.peer_routing_id(), None);
+        assert_eq!(b.inproc_endpoint(), Some("inproc://t"));
+        // 2 (A's SNDHWM) + 3 (B's RCVHWM).
+        assert_eq!(a.room(a.out()), 3);
+        assert_eq!(b.pop(b.inb()), Some(Msg::from("early")));
+        // B found it non-empty; once empty, A's next push wakes B.
+        assert_eq!(b.pop(b.inb()), Some(Msg::from("early 2")));
+        assert_eq!(b.pop(b.inb()), None);
+        let before = b_socket.seq();
+        a.try_push(a.out(), Msg::from("hello")).unwrap();
+        assert_eq!(b_socket.seq(), before + 1, "the binder's socket is woken");
+        assert!(reactor.take_commands().is_empty(), "no reactor involved");
+        // Closing from one end tells both sockets.
+        b.close_inproc();
+        assert!(a.inb().is_closed_and_empty());
+        assert_eq!(b.pop(b.inb()), Some(Msg::from("hello")), "still readable");
+        assert!(b.inb().is_closed_and_empty());
     }
 
     #[test]

@@ -338,9 +338,13 @@ pub struct Socket<T: SocketType> {
     options: Options,
     binds: Vec<Bound>,
     connects: Vec<(String, PipeId)>,
+    /// This socket's ends of its inproc connections: `true` for those
+    /// accepted on a bound name (the rest it connected).
+    inproc: Vec<(bool, Arc<Pipe>)>,
     last_endpoint: Option<String>,
-    /// Keeps the context (and so the reactor) alive while the socket lives.
-    _context: Context,
+    /// Keeps the context (and so the reactor) alive while the socket lives;
+    /// holds the inproc names.
+    context: Context,
     _type: PhantomData<TypeMarker<T>>,
 }
 
@@ -360,8 +364,9 @@ impl<T: SocketType> Socket<T> {
             options: Options::default(),
             binds: Vec::new(),
             connects: Vec::new(),
+            inproc: Vec::new(),
             last_endpoint: None,
-            _context: context,
+            context,
             _type: PhantomData,
         })
     }
@@ -375,11 +380,15 @@ impl<T: SocketType> Socket<T> {
     /// address, `[IPv6]` or a name; PORT may be `*` or `0` for an ephemeral
     /// port) or `ipc://PATH` (a Unix domain socket; `ipc://*` picks a fresh
     /// path in the temporary directory, `ipc://@name` is Linux's abstract
-    /// namespace). Returns the endpoint actually bound, e.g.
+    /// namespace) or `inproc://NAME` (sockets of this socket's context;
+    /// [`Error::AddrInUse`] if the name is bound already). Returns the endpoint actually bound, e.g.
     /// `tcp://127.0.0.1:41234`. The socket file of an ipc bind is removed on
     /// unbind and close; a stale one left by a dead process is replaced.
     pub fn bind(&mut self, endpoint: &str) -> Result<Endpoint> {
         let parsed: Endpoint = endpoint.parse()?;
+        if let Some(name) = parsed.inproc_name() {
+            return self.bind_inproc(name, endpoint, parsed.clone());
+        }
         let bind_error = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_owned()),
             std::io::ErrorKind::AddrNotAvailable => Error::AddrNotAvailable(endpoint.to_owned()),
@@ -421,16 +430,18 @@ impl<T: SocketType> Socket<T> {
 
     /// Connects to `endpoint`, now or whenever the peer appears, and again
     /// after every disconnection. Messages sent meanwhile wait in this
-    /// connection's queue (up to the send high water mark).
+    /// connection's queue (up to the send high water mark). An
+    /// `inproc://NAME` connect joins the socket bound at NAME in this
+    /// context, now or when it binds; it fails with
+    /// [`Error::IncompatibleSocketType`] if that socket's type cannot talk
+    /// to this one, and does not come back after the binder closes (as in libzmq).
     pub fn connect(&mut self, endpoint: &str) -> Result<()> {
         let parsed: Endpoint = endpoint.parse()?;
+        if let Some(name) = parsed.inproc_name() {
+            return self.connect_inproc(name, endpoint);
+        }
         parsed.check_connectable()?;
-        let pipe = Pipe::new(
-            self.options.sndhwm,
-            self.options.rcvhwm,
-            self.shared.clone(),
-            self.reactor.clone(),
-        );
+        let pipe = Pipe::with_options(&self.options, self.shared.clone(), self.reactor.clone());
         self.connects.push((endpoint.to_owned(), pipe.id()));
         self.reactor.send(Command::Connect {
             socket_id: self.id,
@@ -456,6 +467,18 @@ impl<T: SocketType> Socket<T> {
             .position(|b| b.given == endpoint || b.resolved == endpoint)
             .ok_or_else(|| Error::EndpointNotFound(endpoint.to_owned()))?;
         let bound = self.binds.remove(i);
+        if let Some(name) = bound.resolved.strip_prefix("inproc://") {
+            self.context.inproc().unbind(name, self.id);
+            let name = bound.resolved.as_str();
+            for (_, pipe) in self
+                .inproc
+                .iter()
+                .filter(|(accepted, p)| *accepted && p.inproc_endpoint() == Some(name))
+            {
+                pipe.close_inproc();
+            }
+            return Ok(());
+        }
         self.reactor_call(|done| Command::Unbind {
             socket_id: self.id,
             endpoint: bound.resolved,
@@ -474,8 +497,61 @@ impl<T: SocketType> Socket<T> {
             .ok_or_else(|| Error::EndpointNotFound(endpoint.to_owned()))?;
         let (_, pipe) = self.connects.remove(i);
         self.routing.detach(pipe);
-        self.reactor.send(Command::Disconnect { pipe });
+        if let Some(at) = self.inproc.iter().position(|(_, p)| p.id() == pipe) {
+            let (_, inproc) = self.inproc.swap_remove(at);
+            self.context.inproc().forget_pending(&inproc);
+            inproc.close_inproc();
+        } else {
+            self.reactor.send(Command::Disconnect { pipe });
+        }
         Ok(())
+    }
+
+    fn bind_inproc(&mut self, name: &str, given: &str, parsed: Endpoint) -> Result<Endpoint> {
+        let binding = crate::transport::inproc::Binding {
+            socket_id: self.id,
+            socket: self.shared.clone(),
+            reactor: self.reactor.clone(),
+            sndhwm: self.options.sndhwm,
+            rcvhwm: self.options.rcvhwm,
+            conflate: self.options.conflate,
+            immediate: self.options.immediate,
+            routing_id: self.routing_id_for_peer(),
+        };
+        let waiting = self.context.inproc().bind(name, binding)?;
+        for pipe in waiting {
+            self.inproc.push((true, pipe.clone()));
+            self.routing.attach(pipe);
+        }
+        let resolved = parsed.to_string();
+        self.binds.push(Bound {
+            given: given.to_owned(),
+            resolved: resolved.clone(),
+        });
+        self.last_endpoint = Some(resolved);
+        Ok(parsed)
+    }
+
+    fn connect_inproc(&mut self, name: &str, given: &str) -> Result<()> {
+        let pipe = Pipe::inproc(
+            &format!("inproc://{name}"),
+            &self.options,
+            self.shared.clone(),
+            self.reactor.clone(),
+        );
+        self.context
+            .inproc()
+            .connect(name, self.id, &pipe, self.routing_id_for_peer())?;
+        self.connects.push((given.to_owned(), pipe.id()));
+        self.inproc.push((false, pipe.clone()));
+        self.routing.attach(pipe);
+        self.last_endpoint = Some(given.to_owned());
+        Ok(())
+    }
+
+    /// The routing id an inproc peer sees, as a READY's Identity would carry it.
+    fn routing_id_for_peer(&self) -> Option<Bytes> {
+        (!self.options.routing_id.is_empty()).then(|| self.options.routing_id.clone())
     }
 
     /// Sends a command and waits until the reactor has carried it out. If the
@@ -495,8 +571,16 @@ impl<T: SocketType> Socket<T> {
     fn process_events(&mut self) {
         for event in self.shared.take_events() {
             match event {
-                SocketEvent::Attach(pipe) => self.routing.attach(pipe),
-                SocketEvent::Detach(id) => self.routing.detach(id),
+                SocketEvent::Attach(pipe) => {
+                    if pipe.inproc_endpoint().is_some() {
+                        self.inproc.push((true, pipe.clone()));
+                    }
+                    self.routing.attach(pipe);
+                }
+                SocketEvent::Detach(id) => {
+                    self.inproc.retain(|(_, p)| p.id() != id);
+                    self.routing.detach(id);
+                }
                 SocketEvent::Reconnected(pipe) => self.routing.reconnected(&pipe),
                 SocketEvent::Ready(pipe) => self.routing.ready(&pipe),
             }
@@ -860,6 +944,44 @@ impl<T: SocketType> Socket<T> {
         Ok(())
     }
 
+    /// ZMQ_CONFLATE (default false): keep only the newest message in each
+    /// peer's queue: a new one replaces one still waiting, so a reader
+    /// gets the latest state rather than every update. For PUB, SUB, PUSH,
+    /// PULL and DEALER only (libzmq's list; an error on other types). The
+    /// high water marks do not apply while it is on. Unlike libzmq, a
+    /// multipart message is kept whole (libzmq does not support multipart
+    /// with conflate). Subscriptions are never conflated.
+    pub fn set_conflate(&mut self, on: bool) -> Result<()> {
+        if on
+            && !matches!(
+                T::KIND,
+                SocketKind::Pub
+                    | SocketKind::Sub
+                    | SocketKind::Push
+                    | SocketKind::Pull
+                    | SocketKind::Dealer
+            )
+        {
+            return Err(invalid(
+                "ZMQ_CONFLATE",
+                "only PUB, SUB, PUSH, PULL and DEALER sockets conflate",
+            ));
+        }
+        self.options.conflate = on;
+        Ok(())
+    }
+
+    /// ZMQ_IMMEDIATE (default false): messages are queued only to peers
+    /// whose connection is up (handshake completed), so a send waits (or
+    /// fails with [`Error::WouldBlock`] / [`Error::TimedOut`]) rather than
+    /// fill the queue of a peer that is not there yet. Applies to the load
+    /// balancing sockets (PUSH, DEALER, REQ, PAIR) for later connects; PUB
+    /// already sends only to connected peers.
+    pub fn set_immediate(&mut self, on: bool) -> Result<()> {
+        self.options.immediate = on;
+        Ok(())
+    }
+
     /// ZMQ_HANDSHAKE_IVL: a connection whose ZMTP handshake has not
     /// completed within this (counted from the start of the connection,
     /// a TCP connect in progress included) is dropped; a connecting socket
@@ -902,10 +1024,28 @@ impl<T: SocketType> Socket<T> {
 
 impl<T: SocketType> Drop for Socket<T> {
     fn drop(&mut self) {
-        {
+        // Under the inproc registry's lock, so no inproc peer posts a new
+        // pipe after this: the ones posted and not yet seen are closed too.
+        let mut unseen = Vec::new();
+        self.context.inproc().forget_socket(self.id, || {
             let mut mailbox = self.shared.lock();
             mailbox.closed = true;
-            mailbox.events.clear();
+            for event in mailbox.events.drain(..) {
+                if let SocketEvent::Attach(pipe) = event
+                    && pipe.inproc_endpoint().is_some()
+                {
+                    unseen.push(pipe);
+                }
+            }
+        });
+        let discard = self.options.linger == Some(Duration::ZERO) || T::KIND == SocketKind::Sub;
+        for pipe in unseen.iter().chain(self.inproc.iter().map(|(_, p)| p)) {
+            // What this socket queued stays readable by the peer, as if
+            // lingering forever, unless the linger is zero.
+            if discard {
+                pipe.clear(pipe.out());
+            }
+            pipe.close_inproc();
         }
         // Waits only until the listeners are closed, so their ports can be
         // bound again at once; lingering goes on in the reactor.

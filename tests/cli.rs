@@ -246,6 +246,8 @@ fn every_usage_error_is_one_line_exit_2_and_no_stdout() {
         &["pull", "-b", "tcp://127.0.0.1"],
         &["pull", "-b", "tcp://127.0.0.1:99999"],
         &["pull", "-b", "udp://127.0.0.1:5555"],
+        // inproc joins sockets of one process; the tool has only one.
+        &["pull", "-b", "inproc://work"],
         &["push", "-c", "tcp://*:5555"],
         &["push", "-c", "tcp://127.0.0.1:5555", "-s", "topic"],
         &["pull", "-b", "tcp://127.0.0.1:*", "-s", "topic"],

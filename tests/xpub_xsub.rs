@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use zmio::{Context, Error, Msg, Pub, RecvSocketType, Socket, Sub, XPub, XSub};
 
 mod common;
-use common::{PATIENCE, endpoints, socket};
+use common::{PATIENCE, another, endpoints, socket};
 
 fn text(msg: &Msg) -> Vec<u8> {
     msg.frame(0).map(|f| f.to_vec()).unwrap_or_default()
@@ -195,7 +195,9 @@ fn xsub_subscribes_and_cancels_by_message() {
 
 #[test]
 fn xsub_subscribes_again_after_its_publisher_restarts() {
-    for transport in endpoints() {
+    // Not inproc: a connect there ends with its binder and does not come
+    // back when the name is bound again (libzmq 4.3 does the same).
+    for transport in &endpoints()[..2] {
         let ctx = Context::new().unwrap();
         let mut publisher = socket::<Pub>(&ctx);
         publisher.set_linger(Some(Duration::ZERO)).unwrap();
@@ -254,7 +256,7 @@ fn xsub_xpub_forwarder_carries_messages_and_subscriptions() {
         let mut xsub = socket::<XSub>(&ctx);
         xsub.connect(&upstream).unwrap();
         let mut xpub = socket::<XPub>(&ctx);
-        let downstream = xpub.bind(transport).unwrap().to_string();
+        let downstream = xpub.bind(another(transport)).unwrap().to_string();
 
         let stop = Arc::new(AtomicBool::new(false));
         let forwarded = Arc::new(Mutex::new(Vec::new()));

@@ -730,12 +730,7 @@ fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Opt
             if s.lingering {
                 return Some(Next::Remove);
             }
-            let pipe = Pipe::new(
-                s.options.sndhwm,
-                s.options.rcvhwm,
-                s.socket.clone(),
-                ctx.shared.clone(),
-            );
+            let pipe = Pipe::with_options(&s.options, s.socket.clone(), ctx.shared.clone());
             ctx.pipes.insert(pipe.id(), token);
             pipe.connection_up(info.routing_id, engine.stream_ref());
             s.socket.post(SocketEvent::Attach(pipe.clone()));

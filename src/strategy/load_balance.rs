@@ -36,6 +36,9 @@ impl LoadBalancer {
         for step in 0..n {
             let i = (self.next + step) % n;
             let pipe = &self.pipes[i];
+            if !pipe.is_eligible() {
+                continue;
+            }
             match pipe.try_push(pipe.out(), msg) {
                 Ok(()) => {
                     self.next = (i + 1) % n;

@@ -1,6 +1,7 @@
 //! Transports: byte streams and listeners of each kind behind one type, so
 //! the engine and the reactor do not care which one a connection uses.
 
+pub(crate) mod inproc;
 pub(crate) mod ipc;
 pub(crate) mod tcp;
 

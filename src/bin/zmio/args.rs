@@ -322,6 +322,11 @@ impl Parsed {
         match flag {
             Flag::Bind | Flag::Connect => {
                 let endpoint = text_value(option, value)?;
+                if endpoint.starts_with("inproc://") {
+                    return Err(UsageError(format!(
+                        "`{endpoint}`: inproc:// joins sockets inside one process and zmio runs one socket; use tcp:// or ipc://"
+                    )));
+                }
                 let attach = if flag == Flag::Bind {
                     Attach::Bind
                 } else {

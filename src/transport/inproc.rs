@@ -1,0 +1,177 @@
+//! inproc: sockets of one context joined by shared queues, no connection
+//! and no system call on the data path. The context holds a registry of
+//! bound names; a connect to a name nobody has bound yet waits in it until
+//! someone does (connect before bind works, as in libzmq).
+//!
+//! A connection is two pipes sharing two queues crosswise (one pipe's
+//! outbound queue is the other's inbound), made by
+//! [`Pipe::inproc`] (connecting side, at `connect`) and [`Pipe::pair_inproc`]
+//! (binding side). The registry's lock is held while a binder's pipe is
+//! posted to it, so a binder that closes either finds the pipe in its
+//! mailbox or never gets it; either way no pipe is left without a reader.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+use crate::pipe::{Binder, Pipe};
+use crate::reactor::ReactorShared;
+use crate::socket::{SocketEvent, SocketId, SocketShared};
+
+/// A bound inproc name: what a connecting socket needs of the binder.
+#[derive(Debug)]
+pub(crate) struct Binding {
+    pub(crate) socket_id: SocketId,
+    pub(crate) socket: Arc<SocketShared>,
+    pub(crate) reactor: Arc<ReactorShared>,
+    pub(crate) sndhwm: usize,
+    pub(crate) rcvhwm: usize,
+    pub(crate) conflate: bool,
+    pub(crate) immediate: bool,
+    /// ZMQ_ROUTING_ID (`None` if unset), given to the peer's pipe.
+    pub(crate) routing_id: Option<Bytes>,
+}
+
+impl Binding {
+    fn binder(&self) -> Binder<'_> {
+        Binder {
+            socket: &self.socket,
+            reactor: &self.reactor,
+            sndhwm: self.sndhwm,
+            rcvhwm: self.rcvhwm,
+            conflate: self.conflate,
+            immediate: self.immediate,
+            routing_id: self.routing_id.clone(),
+        }
+    }
+}
+
+/// A connect waiting for its name to be bound.
+#[derive(Debug)]
+struct Pending {
+    socket_id: SocketId,
+    pipe: Arc<Pipe>,
+    routing_id: Option<Bytes>,
+}
+
+#[derive(Debug, Default)]
+struct Names {
+    bound: HashMap<String, Binding>,
+    pending: HashMap<String, Vec<Pending>>,
+}
+
+/// The inproc names of one context.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    names: Mutex<Names>,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Names> {
+        // Every update under this lock is a single map operation.
+        self.names.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Binds `name` for `binding`'s socket. Returns the binder's pipes for
+    /// the connects that were waiting for the name (already paired; the
+    /// caller attaches them). A waiting connect of an incompatible socket
+    /// type is refused (its pipe closed, a warning logged).
+    pub(crate) fn bind(&self, name: &str, binding: Binding) -> Result<Vec<Arc<Pipe>>> {
+        let mut names = self.lock();
+        if names.bound.contains_key(name) {
+            return Err(Error::AddrInUse(format!("inproc://{name}")));
+        }
+        let mut attached = Vec::new();
+        for pending in names.pending.remove(name).unwrap_or_default() {
+            let theirs = pending.pipe.socket_kind();
+            if !binding.socket.kind().is_compatible(theirs) {
+                log::warn!(
+                    "inproc://{name}: refusing a {theirs} socket's connect to a {} socket",
+                    binding.socket.kind()
+                );
+                pending.pipe.close_inproc();
+                continue;
+            }
+            if let Some(pipe) =
+                Pipe::pair_inproc(&pending.pipe, pending.routing_id, binding.binder())
+            {
+                attached.push(pipe);
+            }
+        }
+        names.bound.insert(name.to_owned(), binding);
+        Ok(attached)
+    }
+
+    /// Connects `pipe` (made by [`Pipe::inproc`]) to `name`: at once if it
+    /// is bound (the binder's pipe is posted to the binder), else when it is.
+    pub(crate) fn connect(
+        &self,
+        name: &str,
+        socket_id: SocketId,
+        pipe: &Arc<Pipe>,
+        routing_id: Option<Bytes>,
+    ) -> Result<()> {
+        let mut names = self.lock();
+        let Some(binding) = names.bound.get(name) else {
+            names
+                .pending
+                .entry(name.to_owned())
+                .or_default()
+                .push(Pending {
+                    socket_id,
+                    pipe: pipe.clone(),
+                    routing_id,
+                });
+            return Ok(());
+        };
+        let ours = pipe.socket_kind();
+        let theirs = binding.socket.kind();
+        if !ours.is_compatible(theirs) {
+            return Err(Error::IncompatibleSocketType {
+                endpoint: format!("inproc://{name}"),
+                ours,
+                theirs,
+            });
+        }
+        if let Some(peer) = Pipe::pair_inproc(pipe, routing_id, binding.binder()) {
+            binding.socket.post(SocketEvent::Attach(peer));
+        }
+        Ok(())
+    }
+
+    /// Whether `socket_id` has bound `name`; if so the name is released.
+    pub(crate) fn unbind(&self, name: &str, socket_id: SocketId) -> bool {
+        let mut names = self.lock();
+        match names.bound.get(name) {
+            Some(b) if b.socket_id == socket_id => {
+                names.bound.remove(name);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A waiting connect of `pipe` is dropped (a disconnect before any bind).
+    pub(crate) fn forget_pending(&self, pipe: &Pipe) {
+        let mut names = self.lock();
+        for waiting in names.pending.values_mut() {
+            waiting.retain(|p| p.pipe.id() != pipe.id());
+        }
+        names.pending.retain(|_, waiting| !waiting.is_empty());
+    }
+
+    /// The socket is closing: its names are released and its waiting
+    /// connects dropped. Runs `then` under the registry's lock, so no
+    /// connect can post a new pipe to the socket after it.
+    pub(crate) fn forget_socket(&self, socket_id: SocketId, then: impl FnOnce()) {
+        let mut names = self.lock();
+        names.bound.retain(|_, b| b.socket_id != socket_id);
+        for waiting in names.pending.values_mut() {
+            waiting.retain(|p| p.socket_id != socket_id);
+        }
+        names.pending.retain(|_, waiting| !waiting.is_empty());
+        then();
+    }
+}
