@@ -36,6 +36,10 @@ pub(crate) enum SocketEvent {
     /// A connecting pipe completed a handshake (first or after a reconnect):
     /// its peer's routing id is on the pipe. Posted for ROUTER only.
     Ready(Arc<Pipe>),
+    /// A peer's connection ended (not by this socket's doing); the pipe
+    /// comes back with the next connection if `reconnecting`. Posted for
+    /// PUSH and DEALER, which move what waits in it to live peers.
+    Lost { pipe: Arc<Pipe>, reconnecting: bool },
 }
 
 #[derive(Debug, Default)]
@@ -583,6 +587,7 @@ impl<T: SocketType> Socket<T> {
                 }
                 SocketEvent::Reconnected(pipe) => self.routing.reconnected(&pipe),
                 SocketEvent::Ready(pipe) => self.routing.ready(&pipe),
+                SocketEvent::Lost { pipe, reconnecting } => self.routing.lost(&pipe, reconnecting),
             }
         }
     }

@@ -929,3 +929,82 @@ fn sockets_on_several_io_threads_talk() {
     assert_eq!(got, ["0", "1", "2", "3"]);
     assert!(Context::with_io_threads(0).is_err());
 }
+
+#[test]
+fn push_moves_a_lost_peers_queued_messages_to_live_peers() {
+    // Big messages and small kernel buffers, so that most of what the dead
+    // peer was sent still waits in zmio's own queue when it goes: at most
+    // a few are in the connection's write batch and the kernel, and lost
+    // with it (as with libzmq); the queued ones must reach the live peer.
+    const N: usize = 60;
+    const SIZE: usize = 256 * 1024;
+    let ctx = Context::new().unwrap();
+    let mut push = ctx.socket::<Push>().unwrap();
+    push.set_sndhwm(20).unwrap();
+    push.set_sndbuf(Some(64 * 1024)).unwrap();
+    push.set_sndtimeo(Some(Duration::from_secs(10))).unwrap();
+    let endpoint = push.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let mut doomed = ctx.socket::<Pull>().unwrap();
+    doomed.set_rcvhwm(1).unwrap();
+    doomed.set_rcvbuf(Some(64 * 1024)).unwrap();
+    doomed.set_linger(Some(Duration::ZERO)).unwrap();
+    doomed.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
+    doomed.connect(&endpoint).unwrap();
+    // The doomed peer takes the first message, so both are attached before
+    // the numbered ones go out round robin.
+    push.send("hello").unwrap();
+    assert_eq!(text(&doomed.recv().unwrap()), "hello");
+    let live_ctx = Context::new().unwrap();
+    let mut live = live_ctx.socket::<Pull>().unwrap();
+    live.set_rcvtimeo(Some(Duration::from_millis(100))).unwrap();
+    live.connect(&endpoint).unwrap();
+    // Until the live peer is attached, probes go round robin to both.
+    loop {
+        push.send("probe").unwrap();
+        if live.recv().is_ok() {
+            break;
+        }
+    }
+    let (progress, enough) = std::sync::mpsc::channel();
+    let receiver = thread::spawn(move || {
+        let mut numbered = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline && numbered.len() < N - 12 {
+            if let Ok(m) = live.recv()
+                && m.frame(0).is_some_and(|f| f.len() == SIZE)
+            {
+                numbered.push(usize::from(m.frame(1).unwrap()[0]));
+            }
+        }
+        let _ = progress.send(());
+        numbered
+    });
+    let body = bytes::Bytes::from(vec![0u8; SIZE]);
+    for n in 0..N {
+        push.send(Msg::from_frames([
+            body.clone(),
+            bytes::Bytes::from(vec![n as u8]),
+        ]))
+        .unwrap();
+    }
+    // The doomed peer dies with its queue full.
+    drop(doomed);
+    // A send lets the PUSH see the loss and move that queue: poke it with
+    // small messages until the live peer has what it should.
+    while enough.recv_timeout(Duration::from_millis(20)).is_err() && !receiver.is_finished() {
+        push.send("poke").unwrap();
+    }
+    let numbered = receiver.join().unwrap();
+    let mut unique = numbered.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), numbered.len(), "no duplicates");
+    // Half went to the doomed peer; of those at most a handful were in
+    // flight when it died. Without re-routing, the live peer would have
+    // only about N/2.
+    assert!(
+        numbered.len() >= N - 12,
+        "the live peer got {} of {N}: {numbered:?}",
+        numbered.len()
+    );
+}

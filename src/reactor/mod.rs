@@ -651,6 +651,15 @@ impl Reactor {
             }
             _ => None,
         };
+        if let Some(pipe) = &s.pipe
+            && s.socket.kind().reroutes_lost_peers()
+        {
+            // Messages queued for this peer go to live peers instead.
+            s.socket.post(SocketEvent::Lost {
+                pipe: pipe.clone(),
+                reconnecting: delay.is_some(),
+            });
+        }
         match delay {
             Some(delay) => self.ctx.timers.push(Reverse((
                 Instant::now() + delay,

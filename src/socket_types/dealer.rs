@@ -27,6 +27,10 @@ impl Routing for Dealer {
         self.lb.detach(id);
     }
 
+    fn lost(&mut self, pipe: &Arc<Pipe>, reconnecting: bool) {
+        self.lb.reroute(pipe, reconnecting);
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         Ok(self.lb.send(msg).err())
     }

@@ -102,6 +102,11 @@ impl SocketKind {
     }
 
     /// Whether this kind receives subscriptions (PUB, XPUB).
+    pub(crate) fn reroutes_lost_peers(self) -> bool {
+        matches!(self, SocketKind::Push | SocketKind::Dealer)
+    }
+
+    /// PUB and XPUB.
     pub(crate) fn is_publisher(self) -> bool {
         matches!(self, SocketKind::Pub | SocketKind::XPub)
     }

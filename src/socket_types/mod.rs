@@ -35,6 +35,9 @@ pub(crate) trait Routing: Send + std::fmt::Debug {
     /// its subscriptions here).
     fn reconnected(&mut self, _pipe: &Arc<Pipe>) {}
 
+    /// A peer's connection ended (see `SocketEvent::Lost`).
+    fn lost(&mut self, _pipe: &Arc<Pipe>, _reconnecting: bool) {}
+
     /// A connecting pipe completed a handshake; its peer's routing id is on
     /// the pipe (ROUTER names the peer by it).
     fn ready(&mut self, _pipe: &Arc<Pipe>) {}

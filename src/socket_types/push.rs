@@ -22,6 +22,10 @@ impl Routing for Push {
         self.lb.detach(id);
     }
 
+    fn lost(&mut self, pipe: &Arc<Pipe>, reconnecting: bool) {
+        self.lb.reroute(pipe, reconnecting);
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         Ok(self.lb.send(msg).err())
     }

@@ -1,5 +1,6 @@
 //! Round-robin over the pipes that have room (libzmq's lb).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::msg::Msg;
@@ -31,12 +32,52 @@ impl LoadBalancer {
 
     /// Queues `msg` on the next pipe with room and says which; hands the
     /// message back when every pipe is full (or there is none).
-    pub(crate) fn send(&mut self, mut msg: Msg) -> Result<PipeId, Msg> {
+    pub(crate) fn send(&mut self, msg: Msg) -> Result<PipeId, Msg> {
+        self.place(msg, |p| p.is_eligible())
+    }
+
+    /// The peer behind `lost` is gone: what waits in its queue (never
+    /// written to the connection) goes round robin to the peers whose
+    /// connection is up, as far as they have room. The rest stays for the
+    /// next connection if the pipe is `reconnecting`; otherwise it goes to
+    /// any other peer with room (one reconnecting, say), and only what no
+    /// peer can take is dropped. libzmq drops all of it.
+    pub(crate) fn reroute(&mut self, lost: &Arc<Pipe>, reconnecting: bool) {
+        if lost.is_peer_up() {
+            // Reconnected before this socket looked: nothing to move.
+            return;
+        }
+        let mut waiting = VecDeque::new();
+        lost.take_all(lost.out(), &mut waiting);
+        let (mut moved, mut dropped) = (0usize, 0usize);
+        let mut left = VecDeque::new();
+        for msg in waiting {
+            let to_live = self.place(msg, |p| p.id() != lost.id() && p.is_peer_up());
+            let result = match to_live {
+                Err(msg) if !reconnecting => self.place(msg, |p| p.id() != lost.id()),
+                other => other,
+            };
+            match result {
+                Ok(_) => moved += 1,
+                Err(msg) if reconnecting => left.push_back(msg),
+                Err(_) => dropped += 1,
+            }
+        }
+        lost.unshift(lost.out(), &mut left);
+        if moved + dropped > 0 {
+            log::debug!(
+                "a lost peer's {moved} queued messages went to other peers, {dropped} had nowhere to go"
+            );
+        }
+    }
+
+    /// Queues `msg` on the next pipe `eligible` accepts that has room.
+    fn place(&mut self, mut msg: Msg, eligible: impl Fn(&Pipe) -> bool) -> Result<PipeId, Msg> {
         let n = self.pipes.len();
         for step in 0..n {
             let i = (self.next + step) % n;
             let pipe = &self.pipes[i];
-            if !pipe.is_eligible() {
+            if !eligible(pipe) {
                 continue;
             }
             match pipe.try_push(pipe.out(), msg) {
@@ -84,6 +125,55 @@ mod tests {
             Err(Msg::from("d")),
             "a detached pipe gets nothing"
         );
+    }
+
+    #[test]
+    fn a_lost_peers_queue_goes_to_live_peers() {
+        let pipes: Vec<_> = (0..3).map(|_| pipe(3).0).collect();
+        let mut lb = LoadBalancer::default();
+        for p in &pipes {
+            lb.attach(p.clone());
+        }
+        for i in 0..6 {
+            lb.send(Msg::from(format!("{i}"))).unwrap();
+        }
+        // Peer 0 dies with "0" and "3" queued: they go to 1 and 2.
+        pipes[0].set_peer_up(false);
+        lb.reroute(&pipes[0], true);
+        assert_eq!(sent(&pipes[0]), Vec::<String>::new());
+        let (one, two) = (sent(&pipes[1]), sent(&pipes[2]));
+        let mut all: Vec<String> = one.iter().chain(&two).cloned().collect();
+        all.sort();
+        assert_eq!(all, ["0", "1", "2", "3", "4", "5"]);
+        assert_eq!((one.len(), two.len()), (3, 3), "round robin");
+
+        // No room among the live ones: a reconnecting pipe keeps the rest.
+        pipes[0].try_push(pipes[0].out(), Msg::from("a")).unwrap();
+        pipes[0].try_push(pipes[0].out(), Msg::from("b")).unwrap();
+        for p in &pipes[1..] {
+            while p.try_push(p.out(), Msg::from("x")).is_ok() {}
+        }
+        lb.reroute(&pipes[0], true);
+        assert_eq!(sent(&pipes[0]), ["a", "b"], "kept for the reconnect");
+
+        // Reconnected before the socket looked: left alone.
+        pipes[0].try_push(pipes[0].out(), Msg::from("c")).unwrap();
+        pipes[0].set_peer_up(true);
+        for p in &pipes[1..] {
+            sent(p);
+        }
+        lb.reroute(&pipes[0], true);
+        assert_eq!(sent(&pipes[0]), ["c"]);
+
+        // Gone for good with the live peers full: the messages may go to a
+        // peer that is down but reconnecting (here: pipe 1, marked down).
+        pipes[0].set_peer_up(false);
+        pipes[0].try_push(pipes[0].out(), Msg::from("d")).unwrap();
+        pipes[1].set_peer_up(false);
+        while pipes[2].try_push(pipes[2].out(), Msg::from("x")).is_ok() {}
+        lb.detach(pipes[0].id());
+        lb.reroute(&pipes[0], false);
+        assert_eq!(sent(&pipes[1]), ["d"]);
     }
 
     #[test]
