@@ -34,6 +34,7 @@ mod error;
 mod msg;
 mod options;
 mod pipe;
+mod poll;
 mod reactor;
 mod session;
 mod socket;
@@ -46,6 +47,7 @@ pub use context::Context;
 pub use endpoint::{Endpoint, Host, Transport};
 pub use error::{Error, ProtocolError, Result};
 pub use msg::Msg;
+pub use poll::{PollEvents, PollItem, Poller, poll};
 pub use socket::{
     Dealer, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router, SendSocketType, Socket,
     SocketType, Sub, XPub, XSub,

@@ -637,6 +637,18 @@ impl Pipe {
         Ok(())
     }
 
+    /// Writer side: whether `queue` has room now. If not, the writer is
+    /// marked blocked, as by a refused [`try_push`](Self::try_push), so the
+    /// reader wakes it once the queue drains (a poller waits on that).
+    pub(crate) fn has_room_or_wake_me(&self, queue: &Queue) -> bool {
+        let mut state = queue.lock();
+        if state.is_full() {
+            state.writer_blocked = true;
+            return false;
+        }
+        true
+    }
+
     /// Writer side: queue `msg` if there is room, else drop it (PUB's policy);
     /// says whether it was queued. Never marks the writer blocked.
     pub(crate) fn offer(&self, queue: &Queue, msg: Msg) -> bool {

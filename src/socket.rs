@@ -18,6 +18,7 @@ use crate::msg::Msg;
 use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
 use crate::reactor::{Command, ReactorShared};
+use crate::poll::{PollEvents, ReadinessFd, Watch};
 use crate::socket_types::{Routing, SocketKind};
 use crate::transport::{Listener, ipc, tcp};
 
@@ -49,6 +50,10 @@ struct Mailbox {
     /// The socket is gone: events are dropped rather than kept (a pipe in an
     /// event would keep this mailbox, and so itself, alive).
     closed: bool,
+    /// Pollers and readiness fds told of every notification (see
+    /// `crate::poll`). Empty unless someone watches, so the notifying
+    /// side only looks at the length, under the lock it already holds.
+    watchers: Vec<(u64, Arc<dyn Watch>)>,
 }
 
 /// The part of a socket the reactor holds: a mailbox and a condition
@@ -98,6 +103,7 @@ impl SocketShared {
         let waiting = {
             let mailbox = self.lock();
             self.seq.fetch_add(1, Ordering::Release);
+            signal_all(&mailbox.watchers);
             mailbox.waiting
         };
         // Woken after the lock is released, so the waiter does not wake only
@@ -118,6 +124,7 @@ impl SocketShared {
         mailbox.events.push(event);
         self.has_events.store(true, Ordering::Release);
         self.seq.fetch_add(1, Ordering::Release);
+        signal_all(&mailbox.watchers);
         let waiting = mailbox.waiting;
         drop(mailbox);
         if waiting {
@@ -140,6 +147,22 @@ impl SocketShared {
     /// How many notifications there have been (for tests of who wakes whom).
     pub(crate) fn seq(&self) -> u64 {
         self.seq.load(Ordering::Acquire)
+    }
+
+    /// Has `watcher` signalled on every notification from now on (once per
+    /// `key`), and returns the notification count, read under the same lock:
+    /// any notification after that count signals the watcher.
+    pub(crate) fn watch(&self, key: u64, watcher: &Arc<dyn Watch>) -> u64 {
+        let mut mailbox = self.lock();
+        if !mailbox.watchers.iter().any(|(k, _)| *k == key) {
+            mailbox.watchers.push((key, watcher.clone()));
+        }
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// Stops signalling the watcher registered under `key`.
+    pub(crate) fn unwatch(&self, key: u64) {
+        self.lock().watchers.retain(|(k, _)| *k != key);
     }
 
     /// The events posted since the last call; no lock when there are none.
@@ -172,6 +195,13 @@ impl SocketShared {
             };
         }
         mailbox.waiting = false;
+    }
+}
+
+/// Tells each watcher of a notification (called under the mailbox lock).
+fn signal_all(watchers: &[(u64, Arc<dyn Watch>)]) {
+    for (_, watcher) in watchers {
+        watcher.signal();
     }
 }
 
@@ -346,6 +376,11 @@ pub struct Socket<T: SocketType> {
     /// accepted on a bound name (the rest it connected).
     inproc: Vec<(bool, Arc<Pipe>)>,
     last_endpoint: Option<String>,
+    /// A message [`events`](Self::events) or a poll took to learn that the
+    /// socket is readable; the next receive returns it first.
+    peeked: Option<Msg>,
+    /// The readiness fd, once asked for.
+    readiness_fd: Option<ReadinessFd>,
     /// Keeps the context (and so the reactor) alive while the socket lives;
     /// holds the inproc names.
     context: Context,
@@ -370,6 +405,8 @@ impl<T: SocketType> Socket<T> {
             connects: Vec::new(),
             inproc: Vec::new(),
             last_endpoint: None,
+            peeked: None,
+            readiness_fd: None,
             context,
             _type: PhantomData,
         })
@@ -615,6 +652,7 @@ impl<T: SocketType> Socket<T> {
     }
 
     fn send_waiting(&mut self, mut msg: Msg, mut wait: Wait) -> Result<()> {
+        self.check_send_turn()?;
         loop {
             let seq = self.shared.seq();
             self.process_events();
@@ -627,6 +665,9 @@ impl<T: SocketType> Socket<T> {
     }
 
     fn recv_waiting(&mut self, mut wait: Wait) -> Result<Msg> {
+        if let Some(msg) = self.peeked.take() {
+            return Ok(msg);
+        }
         loop {
             let seq = self.shared.seq();
             self.process_events();
@@ -635,6 +676,125 @@ impl<T: SocketType> Socket<T> {
             }
             self.block(seq, &mut wait)?;
         }
+    }
+}
+
+/// Readiness: what [`crate::poll`] and the readiness fd are built on.
+impl<T: SocketType> Socket<T> {
+    /// ZMQ_EVENTS: what the socket could do now without waiting.
+    /// [`PollEvents::READABLE`] if a receive would return a message now,
+    /// [`PollEvents::WRITABLE`] if a send would not have to wait: for PUSH,
+    /// DEALER and PAIR some peer has room; PUB, XPUB, XSUB and ROUTER
+    /// (without ROUTER_MANDATORY) always, as they drop rather than wait;
+    /// REQ only before a request and REP only after one was received (in
+    /// their send turn); PULL and SUB never.
+    ///
+    /// To know it is readable the socket takes the next message from its
+    /// queues; it stays the next one [`recv`](Socket::recv) returns.
+    ///
+    /// Also drains the [readiness fd](Self::readiness_fd), which is left
+    /// readable again if the socket is still readable (see there).
+    pub fn events(&mut self) -> PollEvents {
+        if let Some(fd) = &self.readiness_fd {
+            fd.drain();
+        }
+        let ready = self.readiness();
+        if let Some(fd) = &self.readiness_fd
+            && ready.contains(PollEvents::READABLE)
+        {
+            fd.rearm();
+        }
+        ready
+    }
+
+    /// A file descriptor that becomes readable when something may have
+    /// changed on the socket, to sit it inside another event loop (epoll,
+    /// mio, tokio's `AsyncFd`, ...) as libzmq's ZMQ_FD. Made on the first
+    /// call; the same fd after that, valid while the socket lives. Never
+    /// read or write it: [`events`](Self::events) drains it.
+    ///
+    /// Use it like this: wait until the fd is readable; call `events()`;
+    /// receive while it says [`PollEvents::READABLE`] (or until
+    /// [`Error::WouldBlock`]), send while it says [`PollEvents::WRITABLE`];
+    /// then wait on the fd again. The edge cases:
+    ///
+    /// - Input is level-triggered: while a message is waiting, `events()`
+    ///   leaves the fd readable, so a loop that receives only one message
+    ///   per wake-up is woken again for the next.
+    /// - Output is edge-triggered: the fd signals when room appears after
+    ///   the socket was full, not while it stays writable (a PUB is always
+    ///   writable; signalling that would wake the loop forever). Send until
+    ///   a send would block before waiting on the fd for room.
+    /// - Wake-ups may be spurious: after the messages were received with
+    ///   [`recv`](Socket::recv) rather than after `events()`, or after a
+    ///   change that made nothing ready (a peer connected to a PULL), the
+    ///   fd is readable and `events()` reports nothing. Such a call also
+    ///   quiets the fd until the next change.
+    /// - Several messages arriving before the loop wakes signal the fd
+    ///   once; they are all there to receive.
+    /// - Only `events()` drains the fd; [`crate::poll`] does not (a socket
+    ///   polled both ways gets spurious wake-ups on the fd, nothing worse).
+    ///
+    /// Unix only (a Unix domain socket pair underneath).
+    pub fn readiness_fd(&mut self) -> Result<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        if self.readiness_fd.is_none() {
+            let fd = ReadinessFd::new()?;
+            self.shared.watch(fd.key(), &fd.watch());
+            // Whatever is ready already counts as a change.
+            fd.rearm();
+            self.readiness_fd = Some(fd);
+        }
+        Ok(self
+            .readiness_fd
+            .as_ref()
+            .map_or(-1, |fd| fd.reader().as_raw_fd()))
+    }
+
+    /// What the socket could do now, without draining the readiness fd.
+    pub(crate) fn readiness(&mut self) -> PollEvents {
+        self.process_events();
+        let mut ready = PollEvents::empty();
+        if self.peeked.is_none() {
+            self.peeked = self.routing.recv().ok().flatten();
+        }
+        if self.peeked.is_some() {
+            ready |= PollEvents::READABLE;
+        }
+        let send_turn = self.peeked.is_none() || self.routing.send_over_unread().is_ok();
+        if send_turn && self.routing.writable() {
+            ready |= PollEvents::WRITABLE;
+        }
+        ready
+    }
+
+    /// The socket's mailbox, for pollers to watch.
+    pub(crate) fn shared(&self) -> &Arc<SocketShared> {
+        &self.shared
+    }
+
+    /// A message peeked for readiness and not received yet is still unread
+    /// as far as the application knows: a REQ or REP is in its receive turn.
+    fn check_send_turn(&mut self) -> Result<()> {
+        if self.peeked.is_some() && self.routing.send_over_unread()? {
+            // A relaxed REQ abandons the request whose reply it was.
+            self.peeked = None;
+        }
+        Ok(())
+    }
+
+    /// Sends if a peer can take `msg` now; hands it back if none can (for
+    /// the proxy, which must not lose a message it has already received).
+    pub(crate) fn send_or_hand_back(&mut self, msg: Msg) -> Result<Option<Msg>> {
+        self.check_send_turn()?;
+        self.process_events();
+        self.routing.send(msg)
+    }
+
+    /// Receives without waiting, for any socket type (an error for a type
+    /// that cannot receive).
+    pub(crate) fn recv_now(&mut self) -> Result<Msg> {
+        self.recv_waiting(Wait::Never)
     }
 }
 
@@ -1035,6 +1195,7 @@ impl<T: SocketType> Drop for Socket<T> {
         self.context.inproc().forget_socket(self.id, || {
             let mut mailbox = self.shared.lock();
             mailbox.closed = true;
+            mailbox.watchers.clear();
             for event in mailbox.events.drain(..) {
                 if let SocketEvent::Attach(pipe) = event
                     && pipe.inproc_endpoint().is_some()

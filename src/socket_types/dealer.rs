@@ -31,6 +31,10 @@ impl Routing for Dealer {
         self.lb.reroute(pipe, reconnecting);
     }
 
+    fn writable(&mut self) -> bool {
+        self.lb.has_room()
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         Ok(self.lb.send(msg).err())
     }

@@ -47,6 +47,21 @@ pub(crate) trait Routing: Send + std::fmt::Debug {
         Err(Error::InvalidState("this socket type cannot send"))
     }
 
+    /// Whether a send would not have to wait now (ZMQ_POLLOUT). A type whose
+    /// send can wait arms the wake-up for room, as a refused send does.
+    fn writable(&mut self) -> bool {
+        false
+    }
+
+    /// A message was received here but is not yet with the application (the
+    /// socket peeked it for readiness). Whether a send may go ahead as if it
+    /// were unread: `Ok(false)` keeps it, `Ok(true)` drops it (a relaxed REQ
+    /// abandons the request it answers), an error when the send must wait
+    /// for it to be received (REQ, REP).
+    fn send_over_unread(&self) -> Result<bool> {
+        Ok(false)
+    }
+
     /// The next message, `Ok(None)` if none is waiting.
     fn recv(&mut self) -> Result<Option<Msg>> {
         Err(Error::InvalidState("this socket type cannot receive"))

@@ -40,6 +40,10 @@ impl Routing for Pair {
         }
     }
 
+    fn writable(&mut self) -> bool {
+        self.lb.has_room()
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         Ok(self.lb.send(msg).err())
     }

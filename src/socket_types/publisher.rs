@@ -23,6 +23,11 @@ impl Routing for Pub {
         self.dist.detach(id);
     }
 
+    fn writable(&mut self) -> bool {
+        // Drops for a peer at its high water mark rather than wait.
+        true
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         self.dist.read_subscriptions(|_, _| {});
         self.dist.send(msg);

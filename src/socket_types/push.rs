@@ -26,6 +26,10 @@ impl Routing for Push {
         self.lb.reroute(pipe, reconnecting);
     }
 
+    fn writable(&mut self) -> bool {
+        self.lb.has_room()
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         Ok(self.lb.send(msg).err())
     }

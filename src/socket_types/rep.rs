@@ -51,6 +51,17 @@ impl Routing for Rep {
         Ok(None)
     }
 
+    fn writable(&mut self) -> bool {
+        // A reply never waits (it is dropped for a full peer, as libzmq).
+        self.replying.is_some()
+    }
+
+    fn send_over_unread(&self) -> Result<bool> {
+        Err(Error::InvalidState(
+            "REP must receive a request before sending a reply",
+        ))
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         let Some((pipe_id, mut frames)) = self.replying.take() else {
             return Err(Error::InvalidState(

@@ -68,6 +68,20 @@ impl Routing for Req {
         self.lb.detach(id);
     }
 
+    fn writable(&mut self) -> bool {
+        (self.awaiting.is_none() || self.relaxed) && self.lb.has_room()
+    }
+
+    fn send_over_unread(&self) -> Result<bool> {
+        if self.relaxed {
+            Ok(true)
+        } else {
+            Err(Error::InvalidState(
+                "REQ must receive the reply before sending another request",
+            ))
+        }
+    }
+
     fn send(&mut self, mut msg: Msg) -> Result<Option<Msg>> {
         if self.awaiting.is_some() {
             if !self.relaxed {

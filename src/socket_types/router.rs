@@ -50,6 +50,16 @@ impl Routing for Router {
         Ok(None)
     }
 
+    fn writable(&mut self) -> bool {
+        // Without ROUTER_MANDATORY a send never waits (it drops); with it,
+        // as libzmq, writable when some peer has room.
+        !self.mandatory
+            || self
+                .table
+                .pipes()
+                .any(|pipe| pipe.has_room_or_wake_me(pipe.out()))
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         let mut frames = msg.into_frames();
         if frames.len() < 2 {

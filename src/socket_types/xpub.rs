@@ -58,6 +58,11 @@ impl Routing for XPub {
         }
     }
 
+    fn writable(&mut self) -> bool {
+        // Drops for a peer at its high water mark rather than wait.
+        true
+    }
+
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
         self.read();
         self.dist.send(msg);

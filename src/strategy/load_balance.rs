@@ -30,6 +30,14 @@ impl LoadBalancer {
         }
     }
 
+    /// Whether some pipe has room (a send would not be handed back); when
+    /// none has, each is armed to wake the socket once it has.
+    pub(crate) fn has_room(&self) -> bool {
+        self.pipes
+            .iter()
+            .any(|pipe| pipe.has_room_or_wake_me(pipe.out()))
+    }
+
     /// Queues `msg` on the next pipe with room and says which; hands the
     /// message back when every pipe is full (or there is none).
     pub(crate) fn send(&mut self, msg: Msg) -> Result<PipeId, Msg> {

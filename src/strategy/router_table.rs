@@ -143,6 +143,14 @@ impl RouterTable {
         }
     }
 
+    /// The pipes of the peers that can be sent to (named and attached).
+    pub(crate) fn pipes(&self) -> impl Iterator<Item = &Arc<Pipe>> {
+        self.peers
+            .values()
+            .filter(|p| p.id.is_some() && !p.detached)
+            .map(|p| &p.pipe)
+    }
+
     /// The pipe of the peer named `id`.
     pub(crate) fn pipe(&self, id: &[u8]) -> Option<&Arc<Pipe>> {
         let pipe = self.by_id.get(id)?;
