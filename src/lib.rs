@@ -35,6 +35,7 @@ mod msg;
 mod options;
 mod pipe;
 mod poll;
+mod proxy;
 mod reactor;
 mod session;
 mod socket;
@@ -48,6 +49,7 @@ pub use endpoint::{Endpoint, Host, Transport};
 pub use error::{Error, ProtocolError, Result};
 pub use msg::Msg;
 pub use poll::{PollEvents, PollItem, Poller, poll};
+pub use proxy::{Proxy, ProxyStats, SideStats, proxy};
 pub use socket::{
     Dealer, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router, SendSocketType, Socket,
     SocketType, Sub, XPub, XSub,
