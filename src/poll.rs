@@ -370,10 +370,10 @@ impl Poller {
         }
         for i in 0..self.fds.len() {
             let (fd, interest) = self.fds[i];
-            if let Err(e) = self
-                .poll
-                .registry()
-                .register(&mut SourceFd(&fd), Token(i + 1), interest)
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .register(&mut SourceFd(&fd), Token(i + 1), interest)
             {
                 // Only those registered so far are deregistered.
                 self.fds.truncate(i);
@@ -464,11 +464,7 @@ impl Poller {
             Err(e) => return Err(Error::Io(e)),
         }
         for event in self.events.iter() {
-            let Some(&(fd, _)) = event
-                .token()
-                .0
-                .checked_sub(1)
-                .and_then(|i| self.fds.get(i))
+            let Some(&(fd, _)) = event.token().0.checked_sub(1).and_then(|i| self.fds.get(i))
             else {
                 continue;
             };

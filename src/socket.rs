@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
-use crate::reactor::{Command, ReactorShared};
 use crate::poll::{PollEvents, ReadinessFd, Watch};
+use crate::reactor::{Command, ReactorShared};
 use crate::socket_types::{Routing, SocketKind};
 use crate::transport::{Listener, ipc, tcp};
 

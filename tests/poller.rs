@@ -122,7 +122,10 @@ fn one_thread_polls_pull_sub_router_and_dealer() {
             if ready[2] {
                 let m = router.try_recv().unwrap();
                 assert_eq!(m.frame_count(), 2);
-                assert_eq!(m.frame(1).unwrap()[..], *format!("router {}", got[2]).as_bytes());
+                assert_eq!(
+                    m.frame(1).unwrap()[..],
+                    *format!("router {}", got[2]).as_bytes()
+                );
                 got[2] += 1;
             }
             if ready[3] {

@@ -15,8 +15,8 @@ use std::thread;
 use std::time::Duration;
 
 use zmio::{
-    Context, Dealer, Error, Msg, PollEvents, PollItem, Proxy, ProxyStats, Pub, Pull, Push, Rep, Req, Result, Router,
-    Socket, Sub, XPub, XSub,
+    Context, Dealer, Error, Msg, PollEvents, PollItem, Proxy, ProxyStats, Pub, Pull, Push, Rep,
+    Req, Result, Router, Socket, Sub, XPub, XSub,
 };
 
 mod common;
@@ -53,7 +53,12 @@ fn control_pair(ctx: &Context, endpoint: &str) -> (Socket<Rep>, Socket<Req>) {
 }
 
 /// Each REP worker answers "<request>:<worker>" until it has answered `n`.
-fn rep_worker(ctx: &Context, endpoint: &str, name: &'static str, n: usize) -> thread::JoinHandle<()> {
+fn rep_worker(
+    ctx: &Context,
+    endpoint: &str,
+    name: &'static str,
+    n: usize,
+) -> thread::JoinHandle<()> {
     let mut rep = socket::<Rep>(ctx);
     rep.connect(endpoint).unwrap();
     thread::spawn(move || {
