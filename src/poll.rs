@@ -417,9 +417,8 @@ impl Poller {
         // ends the poll, so no edge is needed again).
         let mut sleep = Some(Duration::ZERO);
         loop {
-            if !self.fds.is_empty() {
-                self.wait_fds(items, sleep)?;
-            } else if sleep != Some(Duration::ZERO) {
+            // With no fd, the first look needs no OS poll.
+            if !self.fds.is_empty() || sleep != Some(Duration::ZERO) {
                 self.wait_fds(items, sleep)?;
             }
             // Armed before the check: a change after it wakes the sleep.
