@@ -738,17 +738,17 @@ impl<T: SocketType> Socket<T> {
     /// Unix only (a Unix domain socket pair underneath).
     pub fn readiness_fd(&mut self) -> Result<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
-        if self.readiness_fd.is_none() {
-            let fd = ReadinessFd::new()?;
-            self.shared.watch(fd.key(), &fd.watch());
-            // Whatever is ready already counts as a change.
-            fd.rearm();
-            self.readiness_fd = Some(fd);
-        }
-        Ok(self
-            .readiness_fd
-            .as_ref()
-            .map_or(-1, |fd| fd.reader().as_raw_fd()))
+        let fd = match &mut self.readiness_fd {
+            Some(fd) => fd,
+            slot @ None => {
+                let fd = ReadinessFd::new()?;
+                self.shared.watch(fd.key(), &fd.watch());
+                // Whatever is ready already counts as a change.
+                fd.rearm();
+                slot.insert(fd)
+            }
+        };
+        Ok(fd.reader().as_raw_fd())
     }
 
     /// What the socket could do now, without draining the readiness fd.

@@ -224,6 +224,26 @@ fn req_and_rep_are_writable_only_in_their_send_turn() {
 }
 
 #[test]
+fn a_relaxed_req_drops_a_peeked_reply_when_it_sends_again() {
+    let ctx = Context::new().unwrap();
+    let mut rep = socket::<Rep>(&ctx);
+    let to_rep = rep.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let mut req = socket::<Req>(&ctx);
+    req.set_req_relaxed(true).unwrap();
+    req.connect(&to_rep).unwrap();
+    req.send("first").unwrap();
+    assert_eq!(text(&rep.recv().unwrap()), "first");
+    rep.send("reply to first").unwrap();
+    wait_for(&mut req, PollEvents::READABLE);
+    // Relaxed: writable with the reply unread, and sending abandons it.
+    assert_eq!(req.events(), PollEvents::READABLE | PollEvents::WRITABLE);
+    req.send("second").unwrap();
+    assert_eq!(text(&rep.recv().unwrap()), "second");
+    rep.send("reply to second").unwrap();
+    assert_eq!(text(&req.recv().unwrap()), "reply to second");
+}
+
+#[test]
 fn raw_file_descriptors_poll_beside_sockets() {
     let ctx = Context::new().unwrap();
     let mut pull = socket::<Pull>(&ctx);
