@@ -1,5 +1,5 @@
-//! The poller and the readiness fd: one thread waiting on many sockets and
-//! raw file descriptors, exact readable/writable reporting (at the high
+//! The poller and the readiness fd: one thread waiting on many sockets (over
+//! tcp, ipc and inproc) and raw file descriptors, exact readable/writable reporting (at the high
 //! water mark too), timeouts, and the readiness fd's edge cases inside
 //! zmio's poll and inside an external mio loop.
 
@@ -17,7 +17,7 @@ use zmio::{
 };
 
 mod common;
-use common::{PATIENCE, endpoints, socket};
+use common::{PATIENCE, another, endpoints, socket};
 
 fn text(msg: &Msg) -> String {
     msg.frames()
@@ -68,10 +68,10 @@ fn one_thread_polls_pull_sub_router_and_dealer() {
         let mut router = socket::<Router>(&ctx);
         let mut dealer = socket::<Dealer>(&ctx);
         let mut xpub = socket::<XPub>(&ctx);
-        let to_pull = pull.bind(endpoint).unwrap().to_string();
-        let to_router = router.bind(endpoint).unwrap().to_string();
-        let to_dealer = dealer.bind(endpoint).unwrap().to_string();
-        let to_xpub = xpub.bind(endpoint).unwrap().to_string();
+        let to_pull = pull.bind(another(endpoint)).unwrap().to_string();
+        let to_router = router.bind(another(endpoint)).unwrap().to_string();
+        let to_dealer = dealer.bind(another(endpoint)).unwrap().to_string();
+        let to_xpub = xpub.bind(another(endpoint)).unwrap().to_string();
         let mut sub = socket::<Sub>(&ctx);
         sub.connect(&to_xpub).unwrap();
         sub.subscribe("").unwrap();
@@ -201,7 +201,7 @@ fn req_and_rep_are_writable_only_in_their_send_turn() {
     for endpoint in endpoints() {
         let ctx = Context::new().unwrap();
         let mut rep = socket::<Rep>(&ctx);
-        let to_rep = rep.bind(endpoint).unwrap().to_string();
+        let to_rep = rep.bind(another(endpoint)).unwrap().to_string();
         let mut req = socket::<Req>(&ctx);
         req.connect(&to_rep).unwrap();
         wait_for(&mut req, PollEvents::WRITABLE);
@@ -302,9 +302,9 @@ fn a_blocked_poll_wakes_only_when_something_is_ready() {
 
 /// A connected PUSH -> PULL pair with one message through, so no connection
 /// event is left to signal later.
-fn connected_pair(ctx: &Context, endpoint: &str) -> (Socket<Push>, Socket<Pull>) {
+fn connected_pair(ctx: &Context, endpoint: &'static str) -> (Socket<Push>, Socket<Pull>) {
     let mut pull = socket::<Pull>(ctx);
-    let to_pull = pull.bind(endpoint).unwrap().to_string();
+    let to_pull = pull.bind(another(endpoint)).unwrap().to_string();
     let mut push = socket::<Push>(ctx);
     push.connect(&to_pull).unwrap();
     push.send("warm-up").unwrap();

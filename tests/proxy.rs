@@ -1,6 +1,6 @@
 //! The proxy: queue (ROUTER/DEALER), forwarder (XSUB/XPUB, subscriptions
 //! flowing upstream), streamer (PULL/PUSH) with capture, backpressure, and
-//! steering (PAUSE, RESUME, STATISTICS, TERMINATE), over tcp and ipc; and
+//! steering (PAUSE, RESUME, STATISTICS, TERMINATE), over tcp, ipc and inproc; and
 //! interop both ways: a pyzmq zmq.proxy broker between zmio clients and
 //! workers, and a zmio proxy between pyzmq clients and workers.
 //!
@@ -20,7 +20,7 @@ use zmio::{
 };
 
 mod common;
-use common::{PATIENCE, endpoints, socket};
+use common::{PATIENCE, another, endpoints, socket};
 
 fn text(msg: &Msg) -> String {
     msg.frames()
@@ -44,9 +44,9 @@ fn counts(reply: &Msg) -> Vec<u64> {
 }
 
 /// A REP control socket bound on `endpoint` and a REQ connected to it.
-fn control_pair(ctx: &Context, endpoint: &str) -> (Socket<Rep>, Socket<Req>) {
+fn control_pair(ctx: &Context, endpoint: &'static str) -> (Socket<Rep>, Socket<Req>) {
     let mut control = socket::<Rep>(ctx);
-    let at = control.bind(endpoint).unwrap().to_string();
+    let at = control.bind(another(endpoint)).unwrap().to_string();
     let mut admin = socket::<Req>(ctx);
     admin.connect(&at).unwrap();
     (control, admin)
@@ -77,8 +77,8 @@ fn queue_routes_req_clients_through_router_dealer_to_rep_workers() {
         let ctx = Context::new().unwrap();
         let mut frontend = socket::<Router>(&ctx);
         let mut backend = socket::<Dealer>(&ctx);
-        let to_front = frontend.bind(endpoint).unwrap().to_string();
-        let to_back = backend.bind(endpoint).unwrap().to_string();
+        let to_front = frontend.bind(another(endpoint)).unwrap().to_string();
+        let to_back = backend.bind(another(endpoint)).unwrap().to_string();
         let (mut control, mut admin) = control_pair(&ctx, endpoint);
         let broker = thread::spawn(move || {
             Proxy::new(&mut frontend, &mut backend)
@@ -123,8 +123,8 @@ fn forwarder_passes_subscriptions_upstream_and_matching_messages_down() {
         let ctx = Context::new().unwrap();
         let mut frontend = socket::<XSub>(&ctx);
         let mut backend = socket::<XPub>(&ctx);
-        let to_front = frontend.bind(endpoint).unwrap().to_string();
-        let to_back = backend.bind(endpoint).unwrap().to_string();
+        let to_front = frontend.bind(another(endpoint)).unwrap().to_string();
+        let to_back = backend.bind(another(endpoint)).unwrap().to_string();
         let (mut control, mut admin) = control_pair(&ctx, endpoint);
         let forwarder = thread::spawn(move || {
             Proxy::new(&mut frontend, &mut backend)
@@ -160,9 +160,9 @@ fn streamer_forwards_pull_to_push_and_capture_gets_a_copy_of_each() {
         let mut frontend = socket::<Pull>(&ctx);
         let mut backend = socket::<Push>(&ctx);
         let mut capture = socket::<Push>(&ctx);
-        let to_front = frontend.bind(endpoint).unwrap().to_string();
-        let to_back = backend.bind(endpoint).unwrap().to_string();
-        let to_capture = capture.bind(endpoint).unwrap().to_string();
+        let to_front = frontend.bind(another(endpoint)).unwrap().to_string();
+        let to_back = backend.bind(another(endpoint)).unwrap().to_string();
+        let to_capture = capture.bind(another(endpoint)).unwrap().to_string();
         let mut captured = socket::<Pull>(&ctx);
         captured.connect(&to_capture).unwrap();
         // A copy the capture socket cannot take is dropped: its peer is
@@ -203,8 +203,8 @@ fn control_pauses_resumes_and_terminates() {
         let ctx = Context::new().unwrap();
         let mut frontend = socket::<Pull>(&ctx);
         let mut backend = socket::<Push>(&ctx);
-        let to_front = frontend.bind(endpoint).unwrap().to_string();
-        let to_back = backend.bind(endpoint).unwrap().to_string();
+        let to_front = frontend.bind(another(endpoint)).unwrap().to_string();
+        let to_back = backend.bind(another(endpoint)).unwrap().to_string();
         let (mut control, mut admin) = control_pair(&ctx, endpoint);
         let streamer = thread::spawn(move || {
             Proxy::new(&mut frontend, &mut backend)
