@@ -690,7 +690,8 @@ impl<T: SocketType> Socket<T> {
     /// their send turn); PULL and SUB never.
     ///
     /// To know it is readable the socket takes the next message from its
-    /// queues; it stays the next one [`recv`](Socket::recv) returns.
+    /// queues; it stays the next one [`recv`](Socket::recv) returns (with
+    /// ZMQ_CONFLATE too, even if a newer message arrives meanwhile).
     ///
     /// Also drains the [readiness fd](Self::readiness_fd), which is left
     /// readable again if the socket is still readable (see there).
