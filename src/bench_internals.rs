@@ -45,6 +45,8 @@ impl FrameCodec {
             socket_kind,
             routing_id: Bytes::new(),
             max_msg_size: None,
+            max_frames: 65_536,
+            max_metadata_size: 8192,
             timing: Timing::NONE,
         };
         let now = Instant::now();

@@ -9,6 +9,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use crate::error::ProtocolError;
+use crate::monitor::{DisconnectReason, Timeout};
 use crate::msg::Msg;
 use crate::pipe::{Pipe, Pushed};
 use crate::transport::Stream;
@@ -42,6 +43,31 @@ pub(crate) enum CloseReason {
     Protocol(ProtocolError),
     /// The handshake limit, the heartbeat timeout or the peer's TTL expired.
     TimedOut(TimedOut),
+    /// A tcp connect did not complete within ZMQ_CONNECT_TIMEOUT.
+    ConnectTimedOut,
+    /// This side ended it.
+    Local,
+}
+
+impl CloseReason {
+    /// The reason as a monitor reports it.
+    pub(crate) fn to_public(&self) -> DisconnectReason {
+        match self {
+            CloseReason::PeerClosed => DisconnectReason::PeerClosed,
+            CloseReason::Io(e) => DisconnectReason::Io {
+                kind: e.kind(),
+                message: e.to_string(),
+            },
+            CloseReason::Protocol(e) => DisconnectReason::Protocol(e.clone()),
+            CloseReason::TimedOut(t) => DisconnectReason::TimedOut(match t {
+                TimedOut::Handshake => Timeout::Handshake,
+                TimedOut::Heartbeat => Timeout::Heartbeat,
+                TimedOut::PeerTtl => Timeout::PeerTtl,
+            }),
+            CloseReason::ConnectTimedOut => DisconnectReason::TimedOut(Timeout::Connect),
+            CloseReason::Local => DisconnectReason::Local,
+        }
+    }
 }
 
 /// What a read found.
@@ -77,6 +103,10 @@ pub(crate) struct Engine {
     /// The deadline the reactor has a timer entry for (see
     /// [`timer_to_schedule`](Self::timer_to_schedule)).
     scheduled: Option<Instant>,
+    /// When the connection (or its connect) started.
+    started: Instant,
+    /// The handshake completed.
+    handshaken: bool,
 }
 
 impl Engine {
@@ -99,6 +129,8 @@ impl Engine {
             inbox: VecDeque::new(),
             outbox: VecDeque::new(),
             scheduled: None,
+            started: now,
+            handshaken: false,
         }
     }
 
@@ -181,6 +213,7 @@ impl Engine {
         let mut now = None;
         loop {
             if let Some(info) = self.deliver(pipe) {
+                self.handshaken = true;
                 return ReadStatus::Ready(info);
             }
             if self.paused || drained {
@@ -303,6 +336,16 @@ impl Engine {
             self.conn.input_paused();
         }
         self.conn.handle_timeout(now).map_err(CloseReason::TimedOut)
+    }
+
+    /// When the connection (or its connect) started.
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Whether the ZMTP handshake completed on this connection.
+    pub(crate) fn is_handshaken(&self) -> bool {
+        self.handshaken
     }
 
     /// The reactor's timer entry at `at` fired: it no longer holds one for

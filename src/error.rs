@@ -139,6 +139,14 @@ pub enum ProtocolError {
         /// The limit.
         max: u64,
     },
+    /// The handshake metadata (the peer's READY) is larger than we accept.
+    #[error("handshake metadata of {size} bytes exceeds the limit {max}")]
+    MetadataTooLarge {
+        /// Size the peer's command claimed.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
     /// A multipart message has more frames than we accept.
     #[error("message has more than {max} frames")]
     TooManyFrames {

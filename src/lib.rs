@@ -31,11 +31,13 @@ mod context;
 mod endpoint;
 mod engine;
 mod error;
+mod monitor;
 mod msg;
 mod options;
 mod pipe;
 mod poll;
 mod proxy;
+mod ratelimit;
 mod reactor;
 mod session;
 mod socket;
@@ -47,7 +49,11 @@ mod zmtp;
 pub use context::Context;
 pub use endpoint::{Endpoint, Host, Transport};
 pub use error::{Error, ProtocolError, Result};
+pub use monitor::{
+    DisconnectReason, Limit, MONITOR_CAPACITY, Monitor, MonitorEvent, MonitorEventKind, Timeout,
+};
 pub use msg::Msg;
+pub use options::ReconnectStop;
 pub use poll::{PollEvents, PollItem, Poller, poll};
 pub use proxy::{Proxy, ProxyStats, SideStats, proxy};
 pub use socket::{

@@ -57,7 +57,55 @@ pub(crate) struct Options {
     pub conflate: bool,
     /// ZMQ_IMMEDIATE: queue only to peers with a completed connection.
     pub immediate: bool,
+    /// ZMQ_CONNECT_TIMEOUT: None = the OS's own.
+    pub connect_timeout: Option<Duration>,
+    /// ZMQ_RECONNECT_STOP.
+    pub reconnect_stop: ReconnectStop,
+    /// Most frames per message from a peer.
+    pub max_frames_per_msg: usize,
+    /// Largest handshake metadata from a peer, in bytes.
+    pub max_metadata_size: u64,
+    /// Most accepted connections per listener still in their handshake; 0 = no limit.
+    pub max_pending_handshakes: usize,
 }
+
+/// ZMQ_RECONNECT_STOP: when a connect gives up reconnecting. Combine with `|`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ReconnectStop(u8);
+
+impl ReconnectStop {
+    /// Never stop (the default).
+    pub const NEVER: ReconnectStop = ReconnectStop(0);
+    /// ZMQ_RECONNECT_STOP_CONN_REFUSED: stop once a connect attempt is
+    /// refused (nothing listens at the address: ECONNREFUSED).
+    pub const CONN_REFUSED: ReconnectStop = ReconnectStop(1);
+    /// ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED: stop once a connection ends
+    /// before its ZMTP handshake completed.
+    pub const HANDSHAKE_FAILED: ReconnectStop = ReconnectStop(2);
+    /// ZMQ_RECONNECT_STOP_AFTER_DISCONNECT: stop once an established
+    /// connection (handshake done) ends.
+    pub const AFTER_DISCONNECT: ReconnectStop = ReconnectStop(4);
+
+    /// Whether every flag of `other` is set in `self`.
+    pub fn contains(self, other: ReconnectStop) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for ReconnectStop {
+    type Output = ReconnectStop;
+    fn bitor(self, rhs: ReconnectStop) -> ReconnectStop {
+        ReconnectStop(self.0 | rhs.0)
+    }
+}
+
+/// Default most frames per message (each costs a handle even when empty).
+pub(crate) const DEFAULT_MAX_FRAMES_PER_MSG: usize = 65_536;
+/// Default largest handshake metadata: a READY with a 255-byte routing id
+/// and the usual properties is well under 1 KiB.
+pub(crate) const DEFAULT_MAX_METADATA_SIZE: u64 = 8 * 1024;
+/// Default most unfinished handshakes per listener.
+pub(crate) const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
 
 /// The largest ZMQ_HEARTBEAT_TTL: 65535 deciseconds (and what rounds down to it).
 pub(crate) const MAX_HEARTBEAT_TTL: Duration = Duration::from_millis(6_553_599);
@@ -88,6 +136,11 @@ impl Default for Options {
             heartbeat_ttl: Duration::ZERO,
             conflate: false,
             immediate: false,
+            connect_timeout: None,
+            reconnect_stop: ReconnectStop::NEVER,
+            max_frames_per_msg: DEFAULT_MAX_FRAMES_PER_MSG,
+            max_metadata_size: DEFAULT_MAX_METADATA_SIZE,
+            max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
         }
     }
 }

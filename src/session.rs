@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::endpoint::Endpoint;
 use crate::engine::Engine;
+use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::options::Options;
 use crate::pipe::Pipe;
 use crate::socket::{SocketId, SocketShared};
@@ -23,7 +24,15 @@ pub(crate) enum Origin {
         was_ready: bool,
     },
     /// Accepted by the listener with this token.
-    Accepted { listener: mio::Token },
+    Accepted {
+        listener: mio::Token,
+        /// The listener's endpoint, for monitor events.
+        endpoint: Arc<str>,
+        /// The peer's address (tcp), for monitor events.
+        peer: Option<Arc<str>>,
+        /// Counted among the listener's pending handshakes.
+        pending: bool,
+    },
 }
 
 /// One peer slot.
@@ -45,6 +54,24 @@ impl Session {
     pub(crate) fn has_pending_output(&self) -> bool {
         self.pipe.as_ref().is_some_and(|p| p.out().len() > 0)
             || self.engine.as_ref().is_some_and(Engine::has_pending_output)
+    }
+
+    /// Reports an event to the socket's monitor, if it has one (`kind` is
+    /// only built then).
+    pub(crate) fn emit(&self, kind: impl FnOnce() -> MonitorEventKind) {
+        self.socket.monitor.emit(|| {
+            let (endpoint, peer) = match &self.origin {
+                Origin::Connect { endpoint, .. } => (endpoint.to_string(), None),
+                Origin::Accepted { endpoint, peer, .. } => {
+                    (endpoint.to_string(), peer.as_deref().map(str::to_owned))
+                }
+            };
+            MonitorEvent {
+                endpoint,
+                peer,
+                kind: kind(),
+            }
+        });
     }
 
     /// A lingering session with nothing left to deliver is done.

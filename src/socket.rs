@@ -14,6 +14,7 @@ use bytes::Bytes;
 use crate::context::Context;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::monitor::{Monitor, MonitorEvent, MonitorEventKind, MonitorSlot};
 use crate::msg::Msg;
 use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
@@ -74,6 +75,8 @@ pub(crate) struct SocketShared {
     has_events: AtomicBool,
     /// A pipe of this socket was activated (see `Pipe::take_socket_activations`).
     activations: AtomicBool,
+    /// Where the reactor reports events, when the socket is monitored.
+    pub(crate) monitor: MonitorSlot,
 }
 
 impl SocketShared {
@@ -141,6 +144,7 @@ impl SocketShared {
             seq: AtomicU64::new(0),
             has_events: AtomicBool::new(false),
             activations: AtomicBool::new(false),
+            monitor: MonitorSlot::default(),
         })
     }
 
@@ -426,6 +430,18 @@ impl<T: SocketType> Socket<T> {
     /// `tcp://127.0.0.1:41234`. The socket file of an ipc bind is removed on
     /// unbind and close; a stale one left by a dead process is replaced.
     pub fn bind(&mut self, endpoint: &str) -> Result<Endpoint> {
+        self.bind_listener(endpoint).inspect_err(|e| {
+            self.shared.monitor.emit(|| MonitorEvent {
+                endpoint: endpoint.to_owned(),
+                peer: None,
+                kind: MonitorEventKind::BindFailed {
+                    error: e.to_string(),
+                },
+            });
+        })
+    }
+
+    fn bind_listener(&mut self, endpoint: &str) -> Result<Endpoint> {
         let parsed: Endpoint = endpoint.parse()?;
         if let Some(name) = parsed.inproc_name() {
             return self.bind_inproc(name, endpoint, parsed.clone());
@@ -602,6 +618,18 @@ impl<T: SocketType> Socket<T> {
         let (done, wait) = std::sync::mpsc::sync_channel(1);
         self.reactor.send(command(done));
         let _ = wait.recv();
+    }
+
+    /// Starts monitoring the socket (libzmq's `zmq_socket_monitor` with
+    /// every event): the returned [`Monitor`] receives a [`MonitorEvent`]
+    /// for each listener and connection event from now on, until the socket
+    /// closes or `monitor` is called again (which stops the previous
+    /// monitor). The monitor holds at most
+    /// [`MONITOR_CAPACITY`](crate::MONITOR_CAPACITY) unread events; later
+    /// ones are dropped and counted ([`Monitor::dropped`]), so a reader that
+    /// falls behind never holds up the socket.
+    pub fn monitor(&mut self) -> Result<Monitor> {
+        Ok(self.shared.monitor.start(""))
     }
 
     /// The endpoint of the last bind (resolved) or connect (ZMQ_LAST_ENDPOINT).
@@ -1186,6 +1214,64 @@ impl<T: SocketType> Socket<T> {
         self.options.heartbeat_ttl = ttl;
         Ok(())
     }
+
+    /// ZMQ_CONNECT_TIMEOUT: a tcp connect still in progress after this is
+    /// abandoned and counts as a failed attempt (the socket retries after
+    /// the reconnect interval). `None` (the default, libzmq's 0) leaves it
+    /// to the OS, which may take minutes when SYNs go unanswered. Must not
+    /// be zero. (ipc connects complete or fail at once.)
+    pub fn set_connect_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.options.connect_timeout =
+            nonzero("ZMQ_CONNECT_TIMEOUT", timeout, "for the OS default")?;
+        Ok(())
+    }
+
+    /// ZMQ_RECONNECT_STOP: when a connect stops reconnecting (default
+    /// [`ReconnectStop::NEVER`](crate::ReconnectStop::NEVER)). A connect that
+    /// stops is dropped as by [`disconnect`](Self::disconnect): messages
+    /// queued for it are discarded, and a monitor reports
+    /// [`ReconnectStopped`](crate::MonitorEventKind::ReconnectStopped).
+    pub fn set_reconnect_stop(&mut self, stop: crate::ReconnectStop) -> Result<()> {
+        self.options.reconnect_stop = stop;
+        Ok(())
+    }
+
+    /// The most frames one message from a peer may have (default 65,536,
+    /// at least 1); a peer that sends more gets a ZMTP ERROR and is
+    /// disconnected. No libzmq equivalent (libzmq has no such limit).
+    pub fn set_max_frames_per_msg(&mut self, frames: usize) -> Result<()> {
+        if frames == 0 {
+            return Err(invalid("max_frames_per_msg", "must be at least 1"));
+        }
+        self.options.max_frames_per_msg = frames;
+        Ok(())
+    }
+
+    /// The largest handshake metadata (the properties of a peer's READY)
+    /// accepted, in bytes (default 8 KiB, at least 512); a peer that sends
+    /// more gets a ZMTP ERROR and is disconnected before the rest of it is
+    /// read. No libzmq equivalent.
+    pub fn set_max_metadata_size(&mut self, bytes: u64) -> Result<()> {
+        if bytes < 512 {
+            return Err(invalid(
+                "max_metadata_size",
+                "must be at least 512 bytes (a READY with a 255-byte routing id must fit)",
+            ));
+        }
+        self.options.max_metadata_size = bytes;
+        Ok(())
+    }
+
+    /// The most connections accepted by one listener whose handshake has
+    /// not completed yet (default 1024; 0 = no limit). A connection
+    /// accepted beyond it is closed at once; a monitor reports
+    /// [`LimitExceeded`](crate::MonitorEventKind::LimitExceeded). With
+    /// [`set_handshake_ivl`](Self::set_handshake_ivl), it bounds what peers
+    /// that connect and say nothing can hold. No libzmq equivalent.
+    pub fn set_max_pending_handshakes(&mut self, connections: usize) -> Result<()> {
+        self.options.max_pending_handshakes = connections;
+        Ok(())
+    }
 }
 
 impl<T: SocketType> Drop for Socket<T> {
@@ -1230,5 +1316,8 @@ impl<T: SocketType> Drop for Socket<T> {
             linger,
             done,
         });
+        // After the listeners' `Closed` events; what lingering sessions do
+        // from now on is not reported (as libzmq, whose monitor stops at close).
+        self.shared.monitor.stop("");
     }
 }

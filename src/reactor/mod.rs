@@ -17,8 +17,10 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::endpoint::Endpoint;
 use crate::engine::{CloseReason, Engine, ReadStatus};
-use crate::options::Options;
+use crate::monitor::{Limit, MonitorEvent, MonitorEventKind};
+use crate::options::{Options, ReconnectStop};
 use crate::pipe::{Pipe, PipeId};
+use crate::ratelimit::{RateLimiter, warn_limited};
 use crate::session::{Origin, Session};
 use crate::socket::{SocketEvent, SocketId, SocketShared};
 use crate::socket_types::SocketKind;
@@ -143,6 +145,8 @@ impl ReactorThread {
                 shared: shared.clone(),
                 pipes: HashMap::new(),
                 timers: BinaryHeap::new(),
+                pending: HashMap::new(),
+                warnings: RateLimiter::default(),
             },
             shutdown: false,
         };
@@ -198,6 +202,8 @@ enum TimerKind {
     /// A session's connection has a deadline (handshake, heartbeat): run
     /// its timers, then re-arm from its next deadline.
     Connection(usize),
+    /// ZMQ_CONNECT_TIMEOUT of the connect that session started at that time.
+    ConnectTimeout(usize, Instant),
 }
 
 /// Reactor state other than the poll and the entries, so a session can be
@@ -207,6 +213,10 @@ struct Ctx {
     shared: Arc<ReactorShared>,
     pipes: HashMap<PipeId, Token>,
     timers: BinaryHeap<Reverse<(Instant, TimerKind)>>,
+    /// Accepted connections still in their handshake, per listener token.
+    pending: HashMap<Token, usize>,
+    /// Warnings about peers, per socket and reason, rate-limited.
+    warnings: RateLimiter<(SocketId, &'static str)>,
 }
 
 #[derive(Debug)]
@@ -231,6 +241,8 @@ fn connection_config(options: &Options, kind: crate::SocketKind) -> ConnectionCo
         socket_kind: kind,
         routing_id: options.routing_id.clone(),
         max_msg_size: options.max_msg_size,
+        max_frames: options.max_frames_per_msg,
+        max_metadata_size: options.max_metadata_size,
         timing: options.timing(),
     }
 }
@@ -291,6 +303,11 @@ impl Reactor {
                 endpoint,
                 options,
             } => {
+                socket.monitor.emit(|| MonitorEvent {
+                    endpoint: endpoint.clone(),
+                    peer: None,
+                    kind: MonitorEventKind::Listening,
+                });
                 let token = self.entries.insert(Entry::Listener(Listening {
                     socket_id,
                     socket,
@@ -342,7 +359,7 @@ impl Reactor {
                 for listener in listeners {
                     self.remove_entry(listener);
                     let accepted = self.entries.tokens_where(|e| {
-                        matches!(e, Entry::Session(s) if matches!(s.origin, Origin::Accepted { listener: l } if l == listener))
+                        matches!(e, Entry::Session(s) if matches!(s.origin, Origin::Accepted { listener: l, .. } if l == listener))
                     });
                     for token in accepted {
                         self.remove_entry(token);
@@ -380,6 +397,7 @@ impl Reactor {
             Entry::Listener(l) => l.socket_id == socket_id,
             Entry::Session(s) => s.socket_id == socket_id,
         });
+        self.ctx.warnings.forget(|&(id, _)| id == socket_id);
         let mut lingering = false;
         for token in tokens {
             match self.entries.get_mut(token) {
@@ -421,6 +439,17 @@ impl Reactor {
                     }
                 }
                 TimerKind::Connection(token) => self.connection_timer(Token(token), at, now),
+                TimerKind::ConnectTimeout(token, started) => {
+                    let token = Token(token);
+                    if let Some(Entry::Session(s)) = self.entries.get_mut(token)
+                        && let Some(engine) = &s.engine
+                        && engine.is_connecting()
+                        && engine.started() == started
+                    {
+                        log::debug!("connect timed out");
+                        self.disconnected(token, CloseReason::ConnectTimedOut);
+                    }
+                }
                 TimerKind::LingerExpired(socket_id) => {
                     let tokens = self.entries.tokens_where(
                         |e| matches!(e, Entry::Session(s) if s.socket_id == socket_id),
@@ -474,10 +503,30 @@ impl Reactor {
                 if let Err(e) = registry.deregister(&mut l.listener) {
                     log::debug!("deregister listener: {e}");
                 }
+                self.ctx.pending.remove(&token);
+                l.socket.monitor.emit(|| MonitorEvent {
+                    endpoint: l.endpoint.clone(),
+                    peer: None,
+                    kind: MonitorEventKind::Closed,
+                });
             }
             Some(Entry::Session(mut s)) => {
+                if let Origin::Accepted {
+                    listener,
+                    pending: true,
+                    ..
+                } = s.origin
+                    && let Some(n) = self.ctx.pending.get_mut(&listener)
+                {
+                    *n = n.saturating_sub(1);
+                }
                 if let Some(engine) = s.engine.as_mut() {
                     let _ = registry.deregister(engine.stream());
+                    if !engine.is_connecting() {
+                        s.emit(|| MonitorEventKind::Disconnected {
+                            reason: CloseReason::Local.to_public(),
+                        });
+                    }
                 }
                 if let Some(pipe) = s.pipe.take() {
                     self.ctx.pipes.remove(&pipe.id());
@@ -520,24 +569,64 @@ impl Reactor {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    log::warn!("accept on {} failed: {e}", l.endpoint);
+                    warn_limited!(
+                        self.ctx.warnings,
+                        (l.socket_id, "accept"),
+                        "accept on {} failed: {e}",
+                        l.endpoint
+                    );
+                    l.socket.monitor.emit(|| MonitorEvent {
+                        endpoint: l.endpoint.clone(),
+                        peer: None,
+                        kind: MonitorEventKind::AcceptFailed {
+                            error: e.to_string(),
+                        },
+                    });
                     return;
                 }
             };
-            if let Err(e) = transport::configure(&stream, &l.options) {
-                log::warn!("cannot set options on connection from {peer}: {e}");
+            let peer_name = peer.as_deref().unwrap_or("an ipc peer");
+            let pending = self.ctx.pending.entry(token).or_default();
+            let max_pending = l.options.max_pending_handshakes;
+            if max_pending != 0 && *pending >= max_pending {
+                // Closed at once (dropping the stream): peers that connect
+                // and say nothing cannot hold more than this.
+                warn_limited!(
+                    self.ctx.warnings,
+                    (l.socket_id, Limit::PendingHandshakes.as_str()),
+                    "{} refused {peer_name}: {max_pending} connections already in their handshake",
+                    l.endpoint
+                );
+                l.socket.monitor.emit(|| MonitorEvent {
+                    endpoint: l.endpoint.clone(),
+                    peer: peer.clone(),
+                    kind: MonitorEventKind::LimitExceeded {
+                        limit: Limit::PendingHandshakes,
+                    },
+                });
+                continue;
             }
-            log::debug!("{} accepted {peer}", l.endpoint);
+            *pending += 1;
+            if let Err(e) = transport::configure(&stream, &l.options) {
+                log::warn!("cannot set options on connection from {peer_name}: {e}");
+            }
+            log::debug!("{} accepted {peer_name}", l.endpoint);
             let config = connection_config(&l.options, l.socket.kind());
             let session = Session {
                 socket_id: l.socket_id,
                 socket: l.socket.clone(),
                 options: l.options.clone(),
                 pipe: None,
-                origin: Origin::Accepted { listener: token },
+                origin: Origin::Accepted {
+                    listener: token,
+                    endpoint: Arc::from(l.endpoint.as_str()),
+                    peer: peer.map(Arc::from),
+                    pending: true,
+                },
                 engine: Some(Engine::new(stream, config, false, Instant::now())),
                 lingering: false,
             };
+            session.emit(|| MonitorEventKind::Accepted);
             let session_token = self.entries.insert(Entry::Session(Box::new(session)));
             if self.register_session(session_token) {
                 self.drive(session_token, true, true);
@@ -590,7 +679,19 @@ impl Reactor {
             Ok(stream) => {
                 log::debug!("connecting to {endpoint}");
                 let config = connection_config(&s.options, s.socket.kind());
-                s.engine = Some(Engine::new(stream, config, true, Instant::now()));
+                let tcp = matches!(stream, Stream::Tcp(_));
+                let now = Instant::now();
+                s.engine = Some(Engine::new(stream, config, true, now));
+                if tcp {
+                    // mio connects without blocking: in progress until writable.
+                    s.emit(|| MonitorEventKind::ConnectDelayed);
+                    if let Some(timeout) = s.options.connect_timeout {
+                        self.ctx.timers.push(Reverse((
+                            now + timeout,
+                            TimerKind::ConnectTimeout(token.0, now),
+                        )));
+                    }
+                }
                 if self.register_session(token) {
                     self.schedule_connection_timer(token);
                 }
@@ -621,11 +722,42 @@ impl Reactor {
         let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
             return;
         };
+        let warnings = &mut self.ctx.warnings;
+        let key = |what| (s.socket_id, what);
         match &reason {
-            CloseReason::Protocol(e) => log::warn!("dropping peer: {e}"),
+            CloseReason::Protocol(e) => {
+                let what = Limit::of(e).map_or("protocol", Limit::as_str);
+                warn_limited!(warnings, key(what), "dropping peer: {e}");
+            }
             CloseReason::Io(e) => log::debug!("connection ended: {e}"),
             CloseReason::PeerClosed => log::debug!("peer closed the connection"),
-            CloseReason::TimedOut(t) => log::warn!("dropping peer: {t}"),
+            CloseReason::TimedOut(t) => {
+                warn_limited!(warnings, key(t.as_str()), "dropping peer: {t}")
+            }
+            CloseReason::ConnectTimedOut => log::debug!("connect timed out"),
+            CloseReason::Local => {}
+        }
+        // How far this connection got.
+        let (connected, handshaken) = s
+            .engine
+            .as_ref()
+            .map_or((false, false), |e| (!e.is_connecting(), e.is_handshaken()));
+        if s.socket.monitor.is_active() {
+            if let CloseReason::Protocol(e) = &reason
+                && let Some(limit) = Limit::of(e)
+            {
+                s.emit(|| MonitorEventKind::LimitExceeded { limit });
+            }
+            if connected && !handshaken {
+                s.emit(|| MonitorEventKind::HandshakeFailed {
+                    reason: reason.to_public(),
+                });
+            }
+            if connected {
+                s.emit(|| MonitorEventKind::Disconnected {
+                    reason: reason.to_public(),
+                });
+            }
         }
         if let Some(mut engine) = s.engine.take() {
             let _ = self.poll.registry().deregister(engine.stream());
@@ -643,7 +775,18 @@ impl Reactor {
             }
         }
         let done = s.linger_done();
+        let stop = s.options.reconnect_stop;
+        let stopped = (stop.contains(ReconnectStop::CONN_REFUSED)
+            && !connected
+            && matches!(&reason, CloseReason::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused))
+            || (stop.contains(ReconnectStop::HANDSHAKE_FAILED) && connected && !handshaken)
+            || (stop.contains(ReconnectStop::AFTER_DISCONNECT) && handshaken);
         let delay = match &mut s.origin {
+            Origin::Connect { .. } if stopped && !done => {
+                log::debug!("not reconnecting (ZMQ_RECONNECT_STOP)");
+                s.emit(|| MonitorEventKind::ReconnectStopped);
+                None
+            }
             Origin::Connect { failures, .. } if !done => {
                 let delay = s.options.reconnect_delay(*failures);
                 *failures = failures.saturating_add(1);
@@ -661,10 +804,13 @@ impl Reactor {
             });
         }
         match delay {
-            Some(delay) => self.ctx.timers.push(Reverse((
-                Instant::now() + delay,
-                TimerKind::Reconnect(token.0),
-            ))),
+            Some(delay) => {
+                s.emit(|| MonitorEventKind::ConnectRetried { interval: delay });
+                self.ctx.timers.push(Reverse((
+                    Instant::now() + delay,
+                    TimerKind::Reconnect(token.0),
+                )))
+            }
             None => self.remove_entry(token),
         }
     }
@@ -680,17 +826,25 @@ fn drive_session(
     let Some(engine) = s.engine.as_mut() else {
         return Next::Keep;
     };
+    let mut connected = false;
     if engine.is_connecting() {
         match engine.finish_connect() {
             Ok(true) => {
                 if let Err(e) = transport::configure(engine.stream(), &s.options) {
                     log::warn!("cannot set connection options: {e}");
                 }
+                connected = true;
             }
             Ok(false) => return Next::Keep,
             Err(e) => return Next::Disconnected(CloseReason::Io(e)),
         }
     }
+    if connected {
+        s.emit(|| MonitorEventKind::Connected);
+    }
+    let Some(engine) = s.engine.as_mut() else {
+        return Next::Keep;
+    };
     if readable || (engine.is_paused() && s.pipe.as_ref().is_some_and(|p| p.inb().has_room())) {
         loop {
             let Some(engine) = s.engine.as_mut() else {
@@ -733,9 +887,17 @@ fn drive_session(
 /// `Ready` event so a ROUTER learns the id for sending.
 fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Option<Next> {
     log::debug!("handshake done with a {} peer", info.socket_kind);
+    s.emit(|| MonitorEventKind::HandshakeSucceeded);
     let engine = s.engine.as_ref()?;
     match &mut s.origin {
-        Origin::Accepted { .. } => {
+        Origin::Accepted {
+            listener, pending, ..
+        } => {
+            if std::mem::take(pending)
+                && let Some(n) = ctx.pending.get_mut(listener)
+            {
+                *n = n.saturating_sub(1);
+            }
             if s.lingering {
                 return Some(Next::Remove);
             }

@@ -130,15 +130,16 @@ pub(crate) enum Listener {
 }
 
 impl Listener {
-    /// Accepts one connection; the peer's address is for log lines only.
-    pub(crate) fn accept(&self) -> io::Result<(Stream, String)> {
+    /// Accepts one connection, with the peer's address (tcp only: ipc
+    /// peers have none), for log lines and monitor events.
+    pub(crate) fn accept(&self) -> io::Result<(Stream, Option<String>)> {
         match self {
             Listener::Tcp(l) => l
                 .accept()
-                .map(|(stream, peer)| (Stream::Tcp(stream), peer.to_string())),
-            Listener::Unix { listener: l, .. } => l
-                .accept()
-                .map(|(stream, _)| (Stream::Unix(stream), "an ipc peer".to_owned())),
+                .map(|(stream, peer)| (Stream::Tcp(stream), Some(peer.to_string()))),
+            Listener::Unix { listener: l, .. } => {
+                l.accept().map(|(stream, _)| (Stream::Unix(stream), None))
+            }
         }
     }
 }

@@ -50,6 +50,10 @@ pub(crate) struct ConnectionConfig {
     pub routing_id: Bytes,
     /// Largest message (all frames) accepted from the peer; `None` is unlimited.
     pub max_msg_size: Option<u64>,
+    /// Most frames one message from the peer may have.
+    pub max_frames: usize,
+    /// Largest handshake metadata (the peer's READY properties) accepted.
+    pub max_metadata_size: u64,
     /// Handshake limit and heartbeats.
     pub timing: Timing,
 }
@@ -124,6 +128,26 @@ pub(crate) struct Connection {
     error: Option<ProtocolError>,
     /// Deadlines; all disarmed once the connection is dead.
     timers: TimerTable,
+    /// The command size cap after the handshake.
+    max_command_size: u64,
+    /// The peer's minor version once its greeting passed.
+    peer_minor: Option<u8>,
+    /// The handshake completed (stays true after a later failure).
+    handshaken: bool,
+}
+
+/// Bytes of a READY command body besides its metadata: the name size octet and `READY`.
+const READY_OVERHEAD: u64 = 6;
+
+/// The ERROR reason we send a peer that broke a limit, if the error is one.
+fn limit_reason(error: &ProtocolError) -> Option<&'static [u8]> {
+    Some(match error {
+        ProtocolError::MessageTooLarge { .. } => b"Message too large",
+        ProtocolError::TooManyFrames { .. } => b"Too many frames",
+        ProtocolError::MetadataTooLarge { .. } => b"Metadata too large",
+        ProtocolError::CommandTooLarge { .. } => b"Command too large",
+        _ => return None,
+    })
 }
 
 impl Connection {
@@ -143,13 +167,17 @@ impl Connection {
             timers.set(Timer::Handshake, now + ivl);
         }
         Connection {
-            decoder: FrameDecoder::new(config.max_msg_size, max_command_size),
+            decoder: FrameDecoder::new(config.max_msg_size, max_command_size)
+                .with_max_frames(config.max_frames),
             config,
             state: State::Greeting,
             encoder,
             events: VecDeque::new(),
             error: None,
             timers,
+            max_command_size,
+            peer_minor: None,
+            handshaken: false,
         }
     }
 
@@ -175,6 +203,18 @@ impl Connection {
         let result = self.process(input);
         if let Err(error) = &result {
             log::debug!("ZMTP connection failed: {error}");
+            // A peer over a limit is told why before it is dropped, where
+            // ZMTP has room for an ERROR command: once greetings are
+            // exchanged, and after the handshake only with a 3.1 peer (3.0
+            // has no commands among messages).
+            if let (Some(reason), Some(minor)) = (limit_reason(error), self.peer_minor)
+                && (!self.handshaken || minor >= 1)
+            {
+                super::command::Error {
+                    reason: Bytes::from_static(reason),
+                }
+                .encode(&mut self.encoder);
+            }
             self.error = Some(error.clone());
             self.state = State::Failed;
             self.timers.stop_all();
@@ -273,6 +313,13 @@ impl Connection {
                         return Ok(());
                     };
                     input.advance(GREETING_LEN);
+                    self.peer_minor = Some(minor);
+                    // The handshake's commands carry the peer's metadata:
+                    // they get the (smaller) metadata cap.
+                    self.decoder.set_max_command_size(
+                        self.max_command_size
+                            .min(self.config.max_metadata_size.saturating_add(READY_OVERHEAD)),
+                    );
                     let mechanism = Null::start(&self.config, &mut self.encoder);
                     self.state = State::Handshake {
                         mechanism,
@@ -283,7 +330,16 @@ impl Connection {
                     mechanism,
                     peer_minor,
                 } => {
-                    let Some(frame) = self.decoder.decode(input)? else {
+                    let frame = self.decoder.decode(input).map_err(|e| match e {
+                        ProtocolError::CommandTooLarge { size, .. } => {
+                            ProtocolError::MetadataTooLarge {
+                                size: size.saturating_sub(READY_OVERHEAD),
+                                max: self.config.max_metadata_size,
+                            }
+                        }
+                        other => other,
+                    })?;
+                    let Some(frame) = frame else {
                         self.state = State::Handshake {
                             mechanism,
                             peer_minor,
@@ -291,6 +347,10 @@ impl Connection {
                         return Ok(());
                     };
                     self.state = self.handshake_frame(mechanism, peer_minor, frame)?;
+                    if matches!(self.state, State::Traffic(_)) {
+                        self.handshaken = true;
+                        self.decoder.set_max_command_size(self.max_command_size);
+                    }
                 }
                 State::Traffic(mut traffic) => {
                     // Hot path: stays here until the input runs dry.
@@ -529,6 +589,8 @@ mod tests {
             socket_kind: kind,
             routing_id: Bytes::new(),
             max_msg_size: None,
+            max_frames: 65_536,
+            max_metadata_size: 8192,
             timing: Timing::NONE,
         }
     }
@@ -809,6 +871,82 @@ mod tests {
                 theirs: "push".into()
             }
         );
+    }
+
+    #[test]
+    fn oversized_metadata_is_refused_with_error_before_it_arrives() {
+        let mut cfg = config(Pull);
+        cfg.max_metadata_size = 100;
+        let mut c = Connection::new(cfg, t0());
+        take_all(&mut c);
+        let mut bytes = encode_greeting(&Null::NAME, false).to_vec();
+        // A READY command claiming 1000 bytes; only its header is sent.
+        bytes.extend_from_slice(b"\x06\x00\x00\x00\x00\x00\x00\x03\xe8");
+        assert_eq!(
+            feed(&mut c, &bytes),
+            Err(ProtocolError::MetadataTooLarge {
+                size: 994,
+                max: 100
+            })
+        );
+        assert!(take_all(&mut c).ends_with(b"\x04\x19\x05ERROR\x12Metadata too large"));
+    }
+
+    #[test]
+    fn metadata_within_the_limit_passes_and_traffic_gets_the_command_cap_back() {
+        let mut cfg = config(Pull);
+        cfg.max_metadata_size = 30;
+        let mut c = Connection::new(cfg, t0());
+        // A PUSH READY has 22 bytes of metadata; a 107-byte PING is over the
+        // metadata cap but not the command cap of the traffic phase.
+        feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
+        assert!(c.is_ready());
+        take_all(&mut c);
+        let mut ping = b"\x04\x6b\x04PING\x00\x00".to_vec();
+        ping.extend_from_slice(&[0; 100]);
+        let result = feed(&mut c, &ping);
+        assert!(
+            !matches!(
+                result,
+                Err(ProtocolError::CommandTooLarge { .. } | ProtocolError::MetadataTooLarge { .. })
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_message_over_a_limit_after_the_handshake_gets_error_from_a_31_peer_only() {
+        for (minor, want_error) in [(1, true), (0, false)] {
+            let mut cfg = config(Pull);
+            cfg.max_msg_size = Some(10);
+            let mut c = Connection::new(cfg, t0());
+            feed(&mut c, &peer_stream(minor, b"PUSH", |_| {})).unwrap();
+            take_all(&mut c);
+            assert!(matches!(
+                feed(&mut c, b"\x00\x0b"),
+                Err(ProtocolError::MessageTooLarge { .. })
+            ));
+            let wire = take_all(&mut c);
+            assert_eq!(
+                wire.ends_with(b"\x04\x18\x05ERROR\x11Message too large"),
+                want_error,
+                "3.{minor}"
+            );
+        }
+    }
+
+    #[test]
+    fn too_many_frames_gets_error() {
+        let mut cfg = config(Pull);
+        cfg.max_frames = 2;
+        let mut c = Connection::new(cfg, t0());
+        feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
+        take_all(&mut c);
+        assert_eq!(
+            feed(&mut c, b"\x01\x00\x01\x00\x00\x00"),
+            Err(ProtocolError::TooManyFrames { max: 2 })
+        );
+        assert!(take_all(&mut c).ends_with(b"\x04\x16\x05ERROR\x0fToo many frames"));
     }
 
     #[test]

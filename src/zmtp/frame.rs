@@ -37,7 +37,8 @@ pub(crate) struct Frame {
 ///
 /// Tracks the size and frame count of the message in progress, so that
 /// `max_msg_size` counts every frame of a multipart message and an
-/// unterminated message cannot grow past [`MAX_FRAMES_PER_MESSAGE`].
+/// unterminated message cannot grow past its frame limit
+/// ([`MAX_FRAMES_PER_MESSAGE`] unless set).
 #[derive(Debug)]
 pub(crate) struct FrameDecoder {
     /// Largest message (all frames) accepted; `None` is unlimited.
@@ -48,6 +49,8 @@ pub(crate) struct FrameDecoder {
     msg_size: u64,
     /// Data frames of the message in progress.
     msg_frames: usize,
+    /// Most data frames one message may have.
+    max_frames: usize,
     /// Header plus body length of a frame whose header has arrived (and
     /// passed the limits) but whose body has not, else 0: how many bytes
     /// the reader should make room for.
@@ -63,8 +66,21 @@ impl FrameDecoder {
             max_command_size: max_command_size.min(MAX_FRAME_BODY),
             msg_size: 0,
             msg_frames: 0,
+            max_frames: MAX_FRAMES_PER_MESSAGE,
             awaiting: 0,
         }
+    }
+
+    /// The same decoder with another frame count limit per message (at least 1).
+    pub(crate) fn with_max_frames(mut self, max_frames: usize) -> FrameDecoder {
+        self.max_frames = max_frames.max(1);
+        self
+    }
+
+    /// Changes the largest command body accepted (the handshake takes a
+    /// smaller one than the traffic that follows).
+    pub(crate) fn set_max_command_size(&mut self, max_command_size: u64) {
+        self.max_command_size = max_command_size.min(MAX_FRAME_BODY);
     }
 
     /// The length of the frame at the front of the input when its header
@@ -132,9 +148,9 @@ impl FrameDecoder {
                     max: MAX_FRAME_BODY,
                 });
             }
-            if self.msg_frames >= MAX_FRAMES_PER_MESSAGE {
+            if self.msg_frames >= self.max_frames {
                 return Err(ProtocolError::TooManyFrames {
-                    max: MAX_FRAMES_PER_MESSAGE,
+                    max: self.max_frames,
                 });
             }
             total
@@ -610,6 +626,24 @@ mod tests {
             Err(ProtocolError::TooManyFrames {
                 max: MAX_FRAMES_PER_MESSAGE
             })
+        );
+    }
+
+    #[test]
+    fn the_frame_limit_is_configurable_and_per_message() {
+        let mut dec = decoder().with_max_frames(3);
+        // Two whole 3-frame messages pass; a 4th frame in the third fails.
+        let mut input = BytesMut::from(&b"\x01\x00\x01\x00\x00\x00\x01\x00\x01\x00\x00\x00"[..]);
+        for _ in 0..6 {
+            assert!(dec.decode(&mut input).unwrap().is_some());
+        }
+        input.extend_from_slice(b"\x01\x00\x01\x00\x01\x00\x00\x00");
+        for _ in 0..3 {
+            assert!(dec.decode(&mut input).unwrap().is_some());
+        }
+        assert_eq!(
+            dec.decode(&mut input),
+            Err(ProtocolError::TooManyFrames { max: 3 })
         );
     }
 

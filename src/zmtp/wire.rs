@@ -55,7 +55,7 @@ pub(crate) const DEFAULT_MAX_COMMAND_SIZE: u64 = 16 * 1024 * 1024;
 /// make an ordinary READY (up to 255-byte identity plus metadata) fail.
 pub(crate) const MIN_COMMAND_SIZE: u64 = 64 * 1024;
 
-/// Most frames one message may have. Each frame costs a `Bytes` handle even
+/// Most frames one message may have, unless configured. Each frame costs a `Bytes` handle even
 /// when empty, so an unterminated message of empty frames would otherwise grow
 /// without bound when `max_msg_size` is unlimited.
 pub(crate) const MAX_FRAMES_PER_MESSAGE: usize = 65_536;
