@@ -782,10 +782,18 @@ impl Reactor {
             || (stop.contains(ReconnectStop::HANDSHAKE_FAILED) && connected && !handshaken)
             || (stop.contains(ReconnectStop::AFTER_DISCONNECT) && handshaken);
         let delay = match &mut s.origin {
-            Origin::Connect { .. } if stopped && !done => {
-                log::debug!("not reconnecting (ZMQ_RECONNECT_STOP)");
-                s.emit(|| MonitorEventKind::ReconnectStopped);
-                None
+            Origin::Connect { endpoint, .. } if stopped && !done => {
+                log::debug!("not reconnecting to {endpoint} (ZMQ_RECONNECT_STOP)");
+                // Reported once the socket has been told the pipe is gone.
+                let socket = s.socket.clone();
+                let endpoint = endpoint.to_string();
+                self.remove_entry(token);
+                socket.monitor.emit(|| MonitorEvent {
+                    endpoint,
+                    peer: None,
+                    kind: MonitorEventKind::ReconnectStopped,
+                });
+                return;
             }
             Origin::Connect { failures, .. } if !done => {
                 let delay = s.options.reconnect_delay(*failures);
