@@ -279,3 +279,24 @@ fn a_second_monitor_stops_the_first() {
     assert!(first.recv_timeout(PATIENCE).is_err());
     expect(&second, "Listening", kind_is(MonitorEventKind::Listening));
 }
+
+#[test]
+fn a_silent_peer_fails_its_handshake_by_timeout() {
+    let ctx = Context::new().unwrap();
+    let mut pull = socket::<Pull>(&ctx);
+    pull.set_handshake_ivl(Some(Duration::from_millis(50)))
+        .unwrap();
+    let monitor = pull.monitor().unwrap();
+    let bound = pull.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let silent = std::net::TcpStream::connect(bound.strip_prefix("tcp://").unwrap()).unwrap();
+    let failed = expect(&monitor, "HandshakeFailed", |e| {
+        matches!(e.kind, MonitorEventKind::HandshakeFailed { .. })
+    });
+    assert_eq!(
+        failed.kind,
+        MonitorEventKind::HandshakeFailed {
+            reason: DisconnectReason::TimedOut(zmio::Timeout::Handshake)
+        }
+    );
+    assert_eq!(failed.peer, Some(silent.local_addr().unwrap().to_string()));
+}
