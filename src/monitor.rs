@@ -63,7 +63,7 @@ pub enum MonitorEventKind {
         interval: Duration,
     },
     /// Reconnecting stopped as ZMQ_RECONNECT_STOP asked: the connect is
-    /// dropped, with the messages queued for it (no libzmq event).
+    /// dropped (no libzmq event).
     ReconnectStopped,
     /// ZMQ_EVENT_HANDSHAKE_SUCCEEDED: the ZMTP handshake completed; messages flow.
     HandshakeSucceeded,

@@ -1228,8 +1228,9 @@ impl<T: SocketType> Socket<T> {
 
     /// ZMQ_RECONNECT_STOP: when a connect stops reconnecting (default
     /// [`ReconnectStop::NEVER`](crate::ReconnectStop::NEVER)). A connect that
-    /// stops is dropped as by [`disconnect`](Self::disconnect): messages
-    /// queued for it are discarded, and a monitor reports
+    /// stops is dropped: PUSH and DEALER move the messages queued for it to
+    /// their live peers (as for any peer that will not come back), other
+    /// types discard them; a monitor reports
     /// [`ReconnectStopped`](crate::MonitorEventKind::ReconnectStopped).
     pub fn set_reconnect_stop(&mut self, stop: crate::ReconnectStop) -> Result<()> {
         self.options.reconnect_stop = stop;

@@ -194,3 +194,37 @@ fn reconnect_stop_after_disconnect_stops_once_an_established_connection_ends() {
     );
     assert!(matches!(push.try_send("lost"), Err(Error::WouldBlock)));
 }
+
+#[test]
+fn a_push_moves_what_it_queued_for_a_stopped_connect_to_its_live_peer() {
+    let ctx = Context::new().unwrap();
+    let mut pull = socket::<Pull>(&ctx);
+    let live = pull.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let mut push = socket::<Push>(&ctx);
+    push.set_reconnect_stop(ReconnectStop::CONN_REFUSED)
+        .unwrap();
+    let monitor = push.monitor().unwrap();
+    let dead = refused_endpoint();
+    push.connect(&dead).unwrap();
+    push.connect(&live).unwrap();
+    // Round robin puts some of these in the dead endpoint's queue (unless
+    // it is already stopped).
+    for i in 0..10 {
+        push.send(format!("m{i}").as_str()).unwrap();
+    }
+    expect(
+        &monitor,
+        "ReconnectStopped",
+        |k| *k == MonitorEventKind::ReconnectStopped,
+        never,
+    );
+    // The socket moves them when it next looks at its events: at this send.
+    push.send("m10").unwrap();
+    let mut got: Vec<String> = (0..11)
+        .map(|_| String::from_utf8(pull.recv().unwrap().frame(0).unwrap().to_vec()).unwrap())
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = (0..11).map(|i| format!("m{i}")).collect();
+    want.sort();
+    assert_eq!(got, want);
+}

@@ -781,19 +781,12 @@ impl Reactor {
             && matches!(&reason, CloseReason::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused))
             || (stop.contains(ReconnectStop::HANDSHAKE_FAILED) && connected && !handshaken)
             || (stop.contains(ReconnectStop::AFTER_DISCONNECT) && handshaken);
+        let mut stopped_at = None;
         let delay = match &mut s.origin {
             Origin::Connect { endpoint, .. } if stopped && !done => {
                 log::debug!("not reconnecting to {endpoint} (ZMQ_RECONNECT_STOP)");
-                // Reported once the socket has been told the pipe is gone.
-                let socket = s.socket.clone();
-                let endpoint = endpoint.to_string();
-                self.remove_entry(token);
-                socket.monitor.emit(|| MonitorEvent {
-                    endpoint,
-                    peer: None,
-                    kind: MonitorEventKind::ReconnectStopped,
-                });
-                return;
+                stopped_at = Some(endpoint.to_string());
+                None
             }
             Origin::Connect { failures, .. } if !done => {
                 let delay = s.options.reconnect_delay(*failures);
@@ -819,7 +812,18 @@ impl Reactor {
                     TimerKind::Reconnect(token.0),
                 )))
             }
-            None => self.remove_entry(token),
+            None => {
+                let socket = s.socket.clone();
+                self.remove_entry(token);
+                // Reported once the socket has been told the pipe is gone.
+                if let Some(endpoint) = stopped_at {
+                    socket.monitor.emit(|| MonitorEvent {
+                        endpoint,
+                        peer: None,
+                        kind: MonitorEventKind::ReconnectStopped,
+                    });
+                }
+            }
         }
     }
 }
