@@ -101,7 +101,8 @@ impl SocketKind {
         matches!(self, SocketKind::Sub | SocketKind::XSub)
     }
 
-    /// Whether this kind receives subscriptions (PUB, XPUB).
+    /// Whether this kind moves a lost peer's queued messages to live peers
+    /// (PUSH, DEALER).
     pub(crate) fn reroutes_lost_peers(self) -> bool {
         matches!(self, SocketKind::Push | SocketKind::Dealer)
     }
