@@ -107,7 +107,7 @@ impl SocketKind {
         matches!(self, SocketKind::Push | SocketKind::Dealer)
     }
 
-    /// PUB and XPUB.
+    /// Whether this kind receives subscriptions (PUB, XPUB).
     pub(crate) fn is_publisher(self) -> bool {
         matches!(self, SocketKind::Pub | SocketKind::XPub)
     }
