@@ -279,8 +279,8 @@ socket_type!(
     /// sent none, by an id the ROUTER makes up: a zero byte and a 4-byte
     /// counter, as libzmq does. A peer that claims an id another connected
     /// peer already has is refused (its connection closed, nothing it sent
-    /// received), as libzmq does without ZMQ_ROUTER_HANDOVER, which zmio
-    /// does not have yet.
+    /// received), as libzmq does without ZMQ_ROUTER_HANDOVER; with
+    /// [`Socket::set_router_handover`] the newcomer takes the id over.
     ///
     /// A message for an unknown peer is dropped, as is one for a peer at its
     /// high water mark, so `send` never blocks; with
@@ -893,6 +893,16 @@ impl Socket<Router> {
     pub fn set_router_mandatory(&mut self, on: bool) -> Result<()> {
         self.process_events();
         self.routing.set_router_mandatory(on)
+    }
+
+    /// ZMQ_ROUTER_HANDOVER (default false): a peer that connects with a
+    /// routing id another connected peer has takes the id over, and the
+    /// peer that had it is disconnected (what it sent before is still
+    /// received, under the id). Off, the newcomer is refused instead, as
+    /// in libzmq. Applies to peers that complete their handshake later.
+    pub fn set_router_handover(&mut self, on: bool) -> Result<()> {
+        self.process_events();
+        self.routing.set_router_handover(on)
     }
 }
 

@@ -173,6 +173,42 @@ fn a_second_peer_with_a_routing_id_in_use_is_refused() {
 }
 
 #[test]
+fn router_handover_gives_a_taken_id_to_the_newcomer() {
+    for transport in endpoints() {
+        let ctx = Context::new().unwrap();
+        let mut router = socket::<Router>(&ctx);
+        router.set_router_handover(true).unwrap();
+        let endpoint = router.bind(transport).unwrap().to_string();
+        let mut first = socket::<Dealer>(&ctx);
+        first.set_routing_id("same").unwrap();
+        // Once handed over it stays away (it would take the id back).
+        first.set_reconnect_ivl(None).unwrap();
+        first.connect(&endpoint).unwrap();
+        first.send("first").unwrap();
+        assert_eq!(recv(&mut router), [&b"same"[..], b"first"], "{transport}");
+
+        let mut second = socket::<Dealer>(&ctx);
+        second.set_routing_id("same").unwrap();
+        second.connect(&endpoint).unwrap();
+        second.send("from the second").unwrap();
+        assert_eq!(
+            recv(&mut router),
+            [&b"same"[..], b"from the second"],
+            "{transport}: the newcomer is heard"
+        );
+        router.send(msg(&[b"same", b"to the second"])).unwrap();
+        assert_eq!(recv(&mut second), [b"to the second"], "{transport}");
+        // The first one was disconnected: what it sends now goes nowhere.
+        first.set_sndtimeo(Some(Duration::ZERO)).unwrap();
+        let _ = first.send("lost");
+        router
+            .set_rcvtimeo(Some(Duration::from_millis(200)))
+            .unwrap();
+        assert!(router.recv().is_err(), "{transport}: the old peer is gone");
+    }
+}
+
+#[test]
 fn req_through_router_sees_the_envelope() {
     for transport in endpoints() {
         let ctx = Context::new().unwrap();

@@ -85,6 +85,13 @@ pub(crate) trait Routing: Send + std::fmt::Debug {
         ))
     }
 
+    /// ZMQ_ROUTER_HANDOVER: a peer claiming a taken routing id takes it over.
+    fn set_router_handover(&mut self, _on: bool) -> Result<()> {
+        Err(Error::InvalidState(
+            "only ROUTER sockets have router_handover",
+        ))
+    }
+
     /// ZMQ_REQ_RELAXED: a send while a reply is awaited abandons that request.
     fn set_req_relaxed(&mut self, _on: bool) -> Result<()> {
         Err(Error::InvalidState("only REQ sockets have req_relaxed"))

@@ -34,6 +34,11 @@ impl Routing for Router {
         self.table.purge(|p| readable.contains(&p));
     }
 
+    fn set_router_handover(&mut self, on: bool) -> Result<()> {
+        self.table.set_handover(on);
+        Ok(())
+    }
+
     fn ready(&mut self, pipe: &Arc<Pipe>) {
         self.table.refresh(pipe.id());
     }

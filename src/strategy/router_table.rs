@@ -29,8 +29,8 @@ struct Peer {
 /// libzmq makes them (ids set by applications may not start with a zero
 /// byte, so the two never clash). A peer whose id another connected peer
 /// already has is refused and its connection closed, as libzmq does without
-/// ZMQ_ROUTER_HANDOVER (which zmio does not have yet); nothing it sent is
-/// received.
+/// ZMQ_ROUTER_HANDOVER; nothing it sent is received. With handover the
+/// newcomer takes the id and the peer that had it is disconnected.
 #[derive(Debug)]
 pub(crate) struct RouterTable {
     by_id: HashMap<Bytes, PipeId>,
@@ -38,6 +38,8 @@ pub(crate) struct RouterTable {
     /// The next generated id's counter; starts at a random value, as in
     /// libzmq, so ids from a restarted ROUTER are unlikely to repeat.
     next_generated: u32,
+    /// ZMQ_ROUTER_HANDOVER: a newcomer with a taken id takes it over.
+    handover: bool,
 }
 
 impl Default for RouterTable {
@@ -48,11 +50,17 @@ impl Default for RouterTable {
             by_id: HashMap::new(),
             peers: HashMap::new(),
             next_generated: start,
+            handover: false,
         }
     }
 }
 
 impl RouterTable {
+    /// ZMQ_ROUTER_HANDOVER on or off.
+    pub(crate) fn set_handover(&mut self, on: bool) {
+        self.handover = on;
+    }
+
     /// Adds a pipe; it gets its id once its handshake has completed (at
     /// once for an accepted pipe, whose handshake is already done).
     pub(crate) fn attach(&mut self, pipe: Arc<Pipe>) {
@@ -107,6 +115,18 @@ impl RouterTable {
         }
         let id = match wanted.filter(|id| !id.is_empty()) {
             Some(id) if !self.by_id.contains_key(&id) => id,
+            Some(id) if self.handover => {
+                // The peer that had the id is disconnected; what it sent
+                // before is still received under the id.
+                if let Some(holder) = self.by_id.remove(&id)
+                    && let Some(peer) = self.peers.get_mut(&holder)
+                {
+                    log::debug!("ROUTER: routing id {} handed over to a new peer", hex(&id));
+                    peer.detached = true;
+                    peer.pipe.request_close();
+                }
+                id
+            }
             Some(id) => {
                 // libzmq's default (no ZMQ_ROUTER_HANDOVER): the peer that
                 // already has the id keeps it; the newcomer is refused.
