@@ -581,6 +581,7 @@ mod tests {
     use crate::zmtp::command::{Error as ErrorCmd, Ping, Ready};
     use crate::zmtp::greeting::encode as encode_greeting;
     use crate::zmtp::metadata;
+    use crate::zmtp::wire::LONG_HEADER_LEN;
     use SocketKind::*;
     use proptest::prelude::*;
 
@@ -1488,12 +1489,21 @@ mod tests {
     }
 
     /// Feeds `bytes` in chunks of the given sizes (cycled); checks the
-    /// contract: no panic, a dead connection stays dead with the same error.
+    /// contract: no panic, a dead connection stays dead with the same error,
+    /// no message before the handshake, every complete unit consumed (so the
+    /// input buffer holds less than one greeting, header or awaited frame),
+    /// and what we transmit bounded by what we received (PONGs echo at most
+    /// the PING's context).
     fn feed_chunked(bytes: &[u8], chunks: &[usize]) {
+        /// Greeting, READY and an ERROR with a 255-byte reason.
+        const OWN_TRANSMIT: usize = GREETING_LEN + 512 + 300;
         let mut c = conn(Pull);
         let mut input = BytesMut::new();
         let mut pos = 0;
         let mut i = 0;
+        let mut consumed = 0;
+        let mut transmitted = take_all(&mut c).len();
+        let mut seen_ready = false;
         while pos < bytes.len() {
             let n = chunks
                 .get(i % chunks.len().max(1))
@@ -1504,11 +1514,32 @@ mod tests {
             input.extend_from_slice(&bytes[pos..end]);
             pos = end;
             i += 1;
-            if let Err(e) = c.handle_input(&mut input, t0()) {
+            let before = input.len();
+            let result = c.handle_input(&mut input, t0());
+            consumed += before - input.len();
+            transmitted += take_all(&mut c).len();
+            assert!(
+                transmitted <= OWN_TRANSMIT + consumed,
+                "transmit bounded by input"
+            );
+            // Messages decoded before an error in the same input still
+            // come out, but never before the Ready event.
+            for event in events(&mut c) {
+                match event {
+                    Event::Ready(_) => seen_ready = true,
+                    Event::Message(_) => assert!(seen_ready, "a message before Ready"),
+                }
+            }
+            if let Err(e) = result {
                 assert_eq!(c.handle_input(&mut input, t0()), Err(e));
                 assert!(!c.is_ready());
                 return;
             }
+            let wanted = c.input_wanted().max(LONG_HEADER_LEN);
+            assert!(
+                input.len() < wanted.max(GREETING_LEN),
+                "a complete unit left unread"
+            );
         }
     }
 
