@@ -31,6 +31,9 @@ mod context;
 mod endpoint;
 mod engine;
 mod error;
+#[cfg(feature = "fuzz-internals")]
+#[doc(hidden)]
+pub mod fuzz_internals;
 mod monitor;
 mod msg;
 mod options;

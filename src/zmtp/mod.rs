@@ -7,12 +7,12 @@
 //! [`mechanism`] handshakes; [`timer`] deadlines; [`connection`] ties them
 //! together. The time is always passed in.
 
-mod command;
+pub(crate) mod command;
 pub(crate) mod connection;
-mod frame;
+pub(crate) mod frame;
 mod greeting;
 mod mechanism;
-mod metadata;
+pub(crate) mod metadata;
 pub(crate) mod timer;
 mod wire;
 

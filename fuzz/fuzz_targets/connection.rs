@@ -1,0 +1,95 @@
+//! A connection's input side (greeting check, NULL handshake, traffic) on
+//! arbitrary bytes, fed in chunks, at a fixed clock: no panic, a failed
+//! connection stays failed with the same error, messages only after the
+//! handshake, every complete unit consumed, and what we transmit bounded by
+//! what we received.
+//!
+//! Input: selector octet (low 4 bits: our socket kind, as in
+//! examples/fuzz_seeds.rs; bit 7: a 1 KiB message limit), chunk size octet
+//! (0: everything at once), then the stream.
+#![no_main]
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use zmio::SocketKind;
+use zmio::fuzz_internals::InputSide;
+
+const KINDS: [SocketKind; 11] = [
+    SocketKind::Pair,
+    SocketKind::Pub,
+    SocketKind::Sub,
+    SocketKind::Req,
+    SocketKind::Rep,
+    SocketKind::Dealer,
+    SocketKind::Router,
+    SocketKind::Pull,
+    SocketKind::Push,
+    SocketKind::XPub,
+    SocketKind::XSub,
+];
+
+/// Greeting, READY and an ERROR with a 255-byte reason: what we may send
+/// beyond echoing PINGs.
+const OWN_TRANSMIT: usize = 64 + 512 + 300;
+
+fuzz_target!(|data: &[u8]| {
+    let [selector, chunk, stream @ ..] = data else {
+        return;
+    };
+    let kind = KINDS[usize::from(selector & 0x0F) % KINDS.len()];
+    let max_msg = (selector & 0x80 != 0).then_some(1024);
+    let chunk = if *chunk == 0 {
+        stream.len().max(1)
+    } else {
+        usize::from(*chunk)
+    };
+
+    let mut side = InputSide::new(kind, max_msg);
+    let mut transmitted = side.take_transmit().len();
+    let mut input = BytesMut::new();
+    let mut consumed = 0;
+    let mut ready = false;
+    for piece in stream.chunks(chunk) {
+        input.extend_from_slice(piece);
+        let before = input.len();
+        let (produced, result) = side.handle_input(&mut input);
+        consumed += before - input.len();
+        transmitted += side.take_transmit().len();
+        assert!(produced.messages.iter().all(|m| !m.is_empty()));
+        if produced.ready {
+            assert!(!ready, "one Ready event");
+            ready = true;
+        }
+        assert!(
+            produced.messages.is_empty() || ready,
+            "messages before Ready"
+        );
+        match result {
+            Ok(()) => {
+                // Every complete unit was taken: what is left is shorter
+                // than the greeting, a frame header or the awaited frame.
+                let wanted = side.input_wanted().max(9);
+                assert!(input.len() < wanted.max(64));
+                if side.is_ready() {
+                    assert!(input.len() < wanted);
+                }
+            }
+            Err(error) => {
+                let (again, second) = side.handle_input(&mut input);
+                assert_eq!(second, Err(error));
+                assert_eq!(again, Default::default());
+                assert!(!side.is_ready());
+                break;
+            }
+        }
+        assert!(
+            transmitted <= OWN_TRANSMIT + consumed,
+            "transmit bounded by input"
+        );
+    }
+    // Timers at a later time: a PING or a timeout, never a panic.
+    side.advance_clock(Duration::from_secs(1));
+    side.advance_clock(Duration::from_secs(60));
+});

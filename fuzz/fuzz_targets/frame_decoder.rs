@@ -1,0 +1,77 @@
+//! The frame decoder on arbitrary bytes: no panic, input consumed exactly
+//! by the frames returned, and decode -> encode -> decode gives the same
+//! frames (encoding is a fixpoint after one round).
+//!
+//! Input: one selector octet (bit 0: a 4 KiB message limit; bit 1: the
+//! smallest command cap, 64 KiB), then the stream.
+#![no_main]
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use zmio::fuzz_internals::{DecodedFrame, Frames, encode_frames};
+
+fn limits(selector: u8) -> (Option<u64>, u64) {
+    let max_msg = (selector & 1 != 0).then_some(4096);
+    let max_command = if selector & 2 != 0 {
+        64 * 1024
+    } else {
+        16 << 20
+    };
+    (max_msg, max_command)
+}
+
+fn decode_all(selector: u8, bytes: &[u8]) -> (Vec<DecodedFrame>, BytesMut, bool) {
+    let (max_msg, max_command) = limits(selector);
+    let mut frames = Frames::new(max_msg, max_command);
+    let mut input = BytesMut::from(bytes);
+    let mut out = Vec::new();
+    loop {
+        let before = input.len();
+        match frames.decode(&mut input) {
+            Ok(Some(frame)) => {
+                let header = if frame.body.len() > 255 { 9 } else { 2 };
+                // The frame took its header (short or long form) and body, no more.
+                let taken = before - input.len();
+                assert!(taken == frame.body.len() + 2 || taken == frame.body.len() + 9);
+                assert!(taken >= frame.body.len() + header);
+                assert!(!(frame.command && frame.more));
+                out.push(frame);
+            }
+            Ok(None) => {
+                assert_eq!(
+                    input.len(),
+                    before,
+                    "need-more must leave the input untouched"
+                );
+                if frames.awaiting() > 0 {
+                    assert!(input.len() < frames.awaiting());
+                } else {
+                    assert!(input.len() < 9);
+                }
+                return (out, input, true);
+            }
+            Err(_) => {
+                assert_eq!(input.len(), before, "an error consumes nothing");
+                return (out, input, false);
+            }
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, bytes)) = data.split_first() else {
+        return;
+    };
+    let (frames, _, _) = decode_all(selector, bytes);
+    let Some(encoded) = encode_frames(&frames) else {
+        return;
+    };
+    // What passed the limits once passes them again, encoded our way.
+    let (again, rest, ok) = decode_all(selector, &encoded);
+    assert!(
+        ok && rest.is_empty(),
+        "our encoding of decoded frames must decode whole"
+    );
+    assert_eq!(again, frames);
+    assert_eq!(encode_frames(&again).as_deref(), Some(&encoded[..]));
+});
