@@ -104,7 +104,7 @@ pub enum ProtocolError {
     /// The first bytes are not a ZMTP 3 greeting (HTTP, TLS, ZMTP 1.0, garbage).
     #[error("not a ZMTP 3 peer: bad greeting signature")]
     BadSignature,
-    /// The peer speaks a ZMTP version we do not (below 3.0 or above 3.x).
+    /// The peer speaks a ZMTP version we do not (below 3.0).
     #[error("unsupported ZMTP version {major}.{minor}")]
     UnsupportedVersion {
         /// Major version the peer announced.

@@ -84,18 +84,25 @@ pub(crate) fn check(
     {
         return Err(ProtocolError::BadSignature);
     }
-    // "A peer MUST accept higher protocol versions as valid." We speak 3.x
-    // only: no downgrade to ZMTP 1.0/2.0 (it would turn HTTP or TLS bytes into
-    // messages), and a major version above 3 promises nothing we understand.
-    // Both octets are needed to report the version, so wait for the minor.
+    // "A peer MUST accept higher protocol versions as valid. That is, a ZMTP
+    // peer MUST accept protocol versions greater or equal to 3.0." A higher
+    // major version speaks 3.1 with us (its side of the negotiation is to
+    // fall back to ours), as libzmq treats it. Below 3: no downgrade to ZMTP
+    // 1.0/2.0 (it would turn HTTP or TLS bytes into messages). Both octets
+    // are needed to report the version, so wait for the minor.
     let (Some(&major), Some(&minor)) =
         (buf.get(VERSION_MAJOR_OFFSET), buf.get(VERSION_MINOR_OFFSET))
     else {
         return Ok(None);
     };
-    if major != VERSION_MAJOR {
+    if major < VERSION_MAJOR {
         return Err(ProtocolError::UnsupportedVersion { major, minor });
     }
+    let minor = if major > VERSION_MAJOR {
+        VERSION_MINOR
+    } else {
+        minor
+    };
     // "If the mechanism that the peer received does not exactly match the
     // mechanism it sent, it MUST close the connection." All 20 octets count.
     let Some(theirs) = buf.get(MECHANISM_OFFSET..MECHANISM_OFFSET + MECHANISM_LEN) else {
@@ -196,13 +203,14 @@ mod tests {
     }
 
     #[test]
-    fn major_above_3_is_refused() {
-        let mut g = valid(0);
-        g[VERSION_MAJOR_OFFSET] = 4;
-        assert_eq!(
-            check(&g, &NULL, "NULL"),
-            Err(ProtocolError::UnsupportedVersion { major: 4, minor: 0 })
-        );
+    fn peer_must_accept_higher_major_versions_and_speaks_3_1() {
+        // "a ZMTP peer MUST accept protocol versions greater or equal to 3.0"
+        for (major, minor) in [(4, 0), (4, 7), (255, 255)] {
+            let mut g = valid(minor);
+            g[VERSION_MAJOR_OFFSET] = major;
+            let peer = check(&g, &NULL, "NULL").unwrap().unwrap();
+            assert_eq!(peer.minor, VERSION_MINOR, "{major}.{minor}");
+        }
     }
 
     #[test]
