@@ -66,8 +66,8 @@ fn traffic() -> Vec<Vec<DecodedFrame>> {
 
 /// The greeting and READY a `peer` sends to a socket of kind `ours`.
 fn handshake(ours: SocketKind, peer: SocketKind) -> Vec<u8> {
-    let mut us = InputSide::new(ours, None);
-    let mut them = InputSide::new(peer, None);
+    let mut us = InputSide::new(ours, None, 65_536, 8192);
+    let mut them = InputSide::new(peer, None, 65_536, 8192);
     let mut theirs = them.take_transmit();
     let mut our_bytes = BytesMut::from(&us.take_transmit()[..]);
     // Our greeting makes the peer queue its READY.
@@ -79,7 +79,9 @@ fn handshake(ours: SocketKind, peer: SocketKind) -> Vec<u8> {
 /// The data of the READY command in `stream` (after the 64-byte greeting).
 fn ready_metadata(stream: &[u8]) -> Option<Bytes> {
     let mut input = BytesMut::from(stream.get(64..)?);
-    let frame = Frames::new(None, 1 << 16).decode(&mut input).ok()??;
+    let frame = Frames::new(None, 1 << 16, 65_536)
+        .decode(&mut input)
+        .ok()??;
     let name_len = usize::from(*frame.body.first()?);
     Some(frame.body.slice(1 + name_len..))
 }

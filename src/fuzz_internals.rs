@@ -37,9 +37,9 @@ pub struct Frames {
 
 impl Frames {
     /// A decoder with these limits (`None`: messages of any size).
-    pub fn new(max_msg_size: Option<u64>, max_command_size: u64) -> Frames {
+    pub fn new(max_msg_size: Option<u64>, max_command_size: u64, max_frames: usize) -> Frames {
         Frames {
-            decoder: FrameDecoder::new(max_msg_size, max_command_size),
+            decoder: FrameDecoder::new(max_msg_size, max_command_size).with_max_frames(max_frames),
         }
     }
 
@@ -107,10 +107,15 @@ pub struct Produced {
 }
 
 impl InputSide {
-    /// Our side, a socket of kind `ours`, with an optional message size
-    /// limit, libzmq's 30 s handshake limit and heartbeats every second (so
-    /// PINGs and TTLs are honoured).
-    pub fn new(ours: SocketKind, max_msg_size: Option<u64>) -> InputSide {
+    /// Our side, a socket of kind `ours`, with these limits, libzmq's 30 s
+    /// handshake limit and heartbeats every second (so PINGs and TTLs are
+    /// honoured).
+    pub fn new(
+        ours: SocketKind,
+        max_msg_size: Option<u64>,
+        max_frames: usize,
+        max_metadata_size: u64,
+    ) -> InputSide {
         let now = Instant::now();
         let timing = Timing {
             heartbeat_ivl: Some(Duration::from_secs(1)),
@@ -120,6 +125,8 @@ impl InputSide {
             socket_kind: ours,
             routing_id: Bytes::new(),
             max_msg_size,
+            max_frames,
+            max_metadata_size,
             timing,
         };
         InputSide {

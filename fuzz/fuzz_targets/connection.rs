@@ -5,8 +5,9 @@
 //! what we received.
 //!
 //! Input: selector octet (low 4 bits: our socket kind, as in
-//! examples/fuzz_seeds.rs; bit 7: a 1 KiB message limit), chunk size octet
-//! (0: everything at once), then the stream.
+//! examples/fuzz_seeds.rs; bit 7: a 1 KiB message limit; bit 6: at most 4
+//! frames per message; bit 5: the smallest metadata limit, 512 bytes),
+//! chunk size octet (0: everything at once), then the stream.
 #![no_main]
 
 use std::time::Duration;
@@ -40,13 +41,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let kind = KINDS[usize::from(selector & 0x0F) % KINDS.len()];
     let max_msg = (selector & 0x80 != 0).then_some(1024);
+    let max_frames = if selector & 0x40 != 0 { 4 } else { 65_536 };
+    let max_metadata = if selector & 0x20 != 0 { 512 } else { 8192 };
     let chunk = if *chunk == 0 {
         stream.len().max(1)
     } else {
         usize::from(*chunk)
     };
 
-    let mut side = InputSide::new(kind, max_msg);
+    let mut side = InputSide::new(kind, max_msg, max_frames, max_metadata);
     let mut transmitted = side.take_transmit().len();
     let mut input = BytesMut::new();
     let mut consumed = 0;

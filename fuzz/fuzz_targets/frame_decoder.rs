@@ -3,7 +3,8 @@
 //! frames (encoding is a fixpoint after one round).
 //!
 //! Input: one selector octet (bit 0: a 4 KiB message limit; bit 1: the
-//! smallest command cap, 64 KiB), then the stream.
+//! smallest command cap, 64 KiB; bit 2: at most 4 frames per message), then
+//! the stream.
 #![no_main]
 
 use bytes::BytesMut;
@@ -21,8 +22,8 @@ fn limits(selector: u8) -> (Option<u64>, u64) {
 }
 
 fn decode_all(selector: u8, bytes: &[u8]) -> (Vec<DecodedFrame>, BytesMut, bool) {
-    let (max_msg, max_command) = limits(selector);
-    let mut frames = Frames::new(max_msg, max_command);
+    let (max_msg, max_command, max_frames) = limits(selector);
+    let mut frames = Frames::new(max_msg, max_command, max_frames);
     let mut input = BytesMut::from(bytes);
     let mut out = Vec::new();
     loop {
