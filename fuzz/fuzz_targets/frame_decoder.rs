@@ -11,14 +11,15 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use zmio::fuzz_internals::{DecodedFrame, Frames, encode_frames};
 
-fn limits(selector: u8) -> (Option<u64>, u64) {
+fn limits(selector: u8) -> (Option<u64>, u64, usize) {
     let max_msg = (selector & 1 != 0).then_some(4096);
     let max_command = if selector & 2 != 0 {
         64 * 1024
     } else {
         16 << 20
     };
-    (max_msg, max_command)
+    let max_frames = if selector & 4 != 0 { 4 } else { 65_536 };
+    (max_msg, max_command, max_frames)
 }
 
 fn decode_all(selector: u8, bytes: &[u8]) -> (Vec<DecodedFrame>, BytesMut, bool) {
