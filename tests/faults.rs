@@ -5,8 +5,8 @@
 //! reconnected to) and nothing panics. Also heartbeats: a frozen peer is
 //! dropped by ZMTP heartbeats and reconnected to.
 //!
-//! Not tested here: where the messages queued for a dead peer go (re-routing
-//! them is being built separately).
+//! And where a dead peer's messages go: a PUSH moves what still waits in
+//! its own queue for a killed peer to the live ones (libzmq drops them).
 //!
 //! These tests need python3 with pyzmq, like tests/interop.rs; they fail
 //! when it is missing unless ZMIO_SKIP_INTEROP=1 asks to skip them.
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use common::PATIENCE;
 use pyzmq::{Peer, skip_pyzmq, wait_until};
-use zmio::{Context, Error, Pull, Push};
+use zmio::{Context, Error, MonitorEventKind, Msg, Pull, Push};
 
 fn setup() -> bool {
     let _ = env_logger::builder().is_test(true).try_init();
@@ -248,4 +248,83 @@ fn heartbeats_drop_a_frozen_peer_and_reconnect_after_sigcont() {
     assert_eq!(second.len(), 1, "{second:?}");
     marker_gets_through(&mut push, &mut peer, "still there");
     peer.exit();
+}
+
+#[test]
+fn a_killed_peers_queued_messages_go_to_the_live_peer() {
+    if !setup() {
+        return;
+    }
+    // Big messages and small kernel buffers, so that most of what the
+    // killed peer was given still waits in zmio's queue when it dies: at
+    // most a few are in the connection's write batch or the kernel.
+    const N: usize = 60;
+    const SIZE: usize = 256 * 1024;
+    let ctx = Context::new().unwrap();
+    let mut push = common::socket::<Push>(&ctx);
+    push.set_sndhwm(20).unwrap();
+    push.set_sndbuf(Some(64 * 1024)).unwrap();
+    let monitor = push.monitor().unwrap();
+    let endpoint = push.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let doomed = Peer::connect(
+        "PULL",
+        &endpoint,
+        &["--sockopt", "RCVHWM=1", "--sockopt", "RCVBUF=65536"],
+    );
+    let mut live = Peer::connect("PULL", &endpoint, &[]);
+    let mut handshakes = 0;
+    while handshakes < 2 {
+        let event = monitor.recv_timeout(PATIENCE).expect("handshakes");
+        if event.kind == MonitorEventKind::HandshakeSucceeded {
+            handshakes += 1;
+        }
+    }
+    // Frozen, so its share piles up in zmio's queue; then killed.
+    doomed.signal("STOP");
+    live.start(r#"{"op":"recv_until","last":"hex:6c617374"}"#);
+    let body = bytes::Bytes::from(pyzmq_pattern(SIZE));
+    for n in 0..N {
+        push.send(Msg::from_frames([
+            body.clone(),
+            bytes::Bytes::from(vec![n as u8]),
+        ]))
+        .unwrap();
+    }
+    doomed.kill_hard();
+    loop {
+        let event = monitor.recv_timeout(PATIENCE).expect("the disconnect");
+        if matches!(event.kind, MonitorEventKind::Disconnected { .. }) {
+            break;
+        }
+    }
+    // This send sees the loss first: the dead peer's queue has moved to
+    // the live one, ahead of "last".
+    push.send("last").unwrap();
+    let answer = live.line();
+    let Some(list) = answer.strip_prefix("msgs ") else {
+        live.fail(&format!("recv_until answered {answer:?}"));
+    };
+    let marker = format!("\"pattern:{SIZE}\", \"hex:");
+    let mut numbered: Vec<u8> = list
+        .split(marker.as_str())
+        .skip(1)
+        .map(|rest| u8::from_str_radix(&rest[..2], 16).unwrap())
+        .collect();
+    let received = numbered.len();
+    numbered.sort_unstable();
+    numbered.dedup();
+    assert_eq!(numbered.len(), received, "no duplicates");
+    // Half went to the killed peer; without re-routing the live one would
+    // have about N/2.
+    assert!(
+        received >= N - 12,
+        "the live peer got {received} of {N}: {numbered:?} in {}",
+        &list[..list.len().min(300)]
+    );
+    live.exit();
+}
+
+/// The bytes peer.py's `pattern:<len>` frames carry (i % 251).
+fn pyzmq_pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
 }

@@ -742,23 +742,6 @@ impl Reactor {
             .engine
             .as_ref()
             .map_or((false, false), |e| (!e.is_connecting(), e.is_handshaken()));
-        if s.socket.monitor.is_active() {
-            if let CloseReason::Protocol(e) = &reason
-                && let Some(limit) = Limit::of(e)
-            {
-                s.emit(|| MonitorEventKind::LimitExceeded { limit });
-            }
-            if connected && !handshaken {
-                s.emit(|| MonitorEventKind::HandshakeFailed {
-                    reason: reason.to_public(),
-                });
-            }
-            if connected {
-                s.emit(|| MonitorEventKind::Disconnected {
-                    reason: reason.to_public(),
-                });
-            }
-        }
         if let Some(mut engine) = s.engine.take() {
             let _ = self.poll.registry().deregister(engine.stream());
             if let Some(pipe) = &s.pipe {
@@ -803,6 +786,25 @@ impl Reactor {
                 pipe: pipe.clone(),
                 reconnecting: delay.is_some(),
             });
+        }
+        // After the socket has its Lost event: whoever acts on a
+        // Disconnected finds the peer's queue being moved already.
+        if s.socket.monitor.is_active() {
+            if let CloseReason::Protocol(e) = &reason
+                && let Some(limit) = Limit::of(e)
+            {
+                s.emit(|| MonitorEventKind::LimitExceeded { limit });
+            }
+            if connected && !handshaken {
+                s.emit(|| MonitorEventKind::HandshakeFailed {
+                    reason: reason.to_public(),
+                });
+            }
+            if connected {
+                s.emit(|| MonitorEventKind::Disconnected {
+                    reason: reason.to_public(),
+                });
+            }
         }
         match delay {
             Some(delay) => {

@@ -12,6 +12,9 @@ use crate::pipe::{Pipe, PipeId};
 pub(crate) struct LoadBalancer {
     pipes: Vec<Arc<Pipe>>,
     next: usize,
+    /// Messages of peers that are gone for good, waiting for room at live
+    /// peers; they go out before any new message (see [`Self::reroute`]).
+    rerouted: VecDeque<Msg>,
 }
 
 impl LoadBalancer {
@@ -32,51 +35,75 @@ impl LoadBalancer {
 
     /// Whether some pipe has room (a send would not be handed back); when
     /// none has, each is armed to wake the socket once it has.
-    pub(crate) fn has_room(&self) -> bool {
-        self.pipes
-            .iter()
-            .any(|pipe| pipe.has_room_or_wake_me(pipe.out()))
+    pub(crate) fn has_room(&mut self) -> bool {
+        self.place_rerouted();
+        self.rerouted.is_empty()
+            && self
+                .pipes
+                .iter()
+                .any(|pipe| pipe.has_room_or_wake_me(pipe.out()))
     }
 
     /// Queues `msg` on the next pipe with room and says which; hands the
-    /// message back when every pipe is full (or there is none).
+    /// message back when every pipe is full (or there is none), or while
+    /// re-routed messages still wait for room.
     pub(crate) fn send(&mut self, msg: Msg) -> Result<PipeId, Msg> {
+        if !self.rerouted.is_empty() {
+            self.place_rerouted();
+            if !self.rerouted.is_empty() {
+                return Err(msg);
+            }
+        }
         self.place(msg, |p| p.is_eligible())
     }
 
-    /// The peer behind `lost` is gone: what waits in its queue (never
-    /// written to the connection) goes round robin to the peers whose
-    /// connection is up, as far as they have room. The rest stays for the
-    /// next connection if the pipe is `reconnecting`; otherwise it goes to
-    /// any other peer with room (one reconnecting, say), and only what no
-    /// peer can take is dropped. libzmq drops all of it.
+    /// Places re-routed messages, in order, while some peer has room:
+    /// peers that are up first, else any that may take them.
+    fn place_rerouted(&mut self) {
+        while let Some(msg) = self.rerouted.pop_front() {
+            let placed = match self.place(msg, |p| p.is_peer_up()) {
+                Err(msg) => self.place(msg, |p| p.is_eligible()),
+                placed => placed,
+            };
+            if let Err(msg) = placed {
+                self.rerouted.push_front(msg);
+                return;
+            }
+        }
+    }
+
+    /// The peer behind `lost` lost its connection: what waits in its queue
+    /// (never written to the connection) goes round robin to the peers
+    /// whose connection is up, as far as they have room. libzmq drops it.
+    ///
+    /// A `reconnecting` peer keeps what finds no room, for its next
+    /// connection. A peer gone for good leaves the rotation at once, and
+    /// what finds no room waits here and goes out, in order, before any
+    /// newer message: sends wait (or say `WouldBlock`) until it has gone,
+    /// so nothing is dropped and the high water marks still hold. Only a
+    /// socket closed meanwhile drops it.
     pub(crate) fn reroute(&mut self, lost: &Arc<Pipe>, reconnecting: bool) {
+        if !reconnecting {
+            // It will not come back: nothing more goes to it, even before
+            // the socket is told it is gone.
+            self.detach(lost.id());
+            lost.take_all(lost.out(), &mut self.rerouted);
+            self.place_rerouted();
+            return;
+        }
         if lost.is_peer_up() {
             // Reconnected before this socket looked: nothing to move.
             return;
         }
         let mut waiting = VecDeque::new();
         lost.take_all(lost.out(), &mut waiting);
-        let (mut moved, mut dropped) = (0usize, 0usize);
         let mut left = VecDeque::new();
         for msg in waiting {
-            let to_live = self.place(msg, |p| p.id() != lost.id() && p.is_peer_up());
-            let result = match to_live {
-                Err(msg) if !reconnecting => self.place(msg, |p| p.id() != lost.id()),
-                other => other,
-            };
-            match result {
-                Ok(_) => moved += 1,
-                Err(msg) if reconnecting => left.push_back(msg),
-                Err(_) => dropped += 1,
+            if let Err(msg) = self.place(msg, |p| p.id() != lost.id() && p.is_peer_up()) {
+                left.push_back(msg);
             }
         }
         lost.unshift(lost.out(), &mut left);
-        if moved + dropped > 0 {
-            log::debug!(
-                "a lost peer's {moved} queued messages went to other peers, {dropped} had nowhere to go"
-            );
-        }
     }
 
     /// Queues `msg` on the next pipe `eligible` accepts that has room.
@@ -179,9 +206,29 @@ mod tests {
         pipes[0].try_push(pipes[0].out(), Msg::from("d")).unwrap();
         pipes[1].set_peer_up(false);
         while pipes[2].try_push(pipes[2].out(), Msg::from("x")).is_ok() {}
-        lb.detach(pipes[0].id());
         lb.reroute(&pipes[0], false);
         assert_eq!(sent(&pipes[1]), ["d"]);
+
+        // Gone for good and every peer full: the messages wait, and new
+        // sends wait behind them until there is room.
+        pipes[1].set_peer_up(true);
+        let [_, one, two] = <[_; 3]>::try_from(pipes).unwrap();
+        let doomed = pipe(3).0;
+        lb.attach(doomed.clone());
+        for p in [&one, &two] {
+            while p.try_push(p.out(), Msg::from("x")).is_ok() {}
+        }
+        doomed.try_push(doomed.out(), Msg::from("e")).unwrap();
+        doomed.try_push(doomed.out(), Msg::from("f")).unwrap();
+        doomed.set_peer_up(false);
+        lb.reroute(&doomed, false);
+        assert_eq!(lb.send(Msg::from("new")), Err(Msg::from("new")));
+        assert!(!lb.has_room());
+        sent(&one);
+        assert!(lb.has_room(), "the waiting ones went out");
+        assert_eq!(lb.send(Msg::from("new")), Ok(one.id()));
+        assert_eq!(sent(&one), ["e", "f", "new"]);
+        assert_eq!(sent(&doomed), Vec::<String>::new());
     }
 
     #[test]
