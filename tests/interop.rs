@@ -294,6 +294,11 @@ impl Peer {
         Peer::bind_at(kind, "tcp://127.0.0.1:*", options)
     }
 
+    /// A peer bound to a fresh endpoint of `transport` ("tcp" or "ipc").
+    fn bind_on(transport: &str, kind: &str, options: &[&str]) -> (Peer, String) {
+        Peer::bind_at(kind, &any_endpoint(transport), options)
+    }
+
     fn bind_at(kind: &str, endpoint: &str, options: &[&str]) -> (Peer, String) {
         let mut peer = Peer::spawn(kind, "bind", endpoint, options);
         let line = peer.line();
@@ -489,6 +494,51 @@ fn zmio_bound<T: SocketType>(ctx: &Context, kind: &str) -> (zmio::Socket<T>, Pee
 /// A libzmq peer of `kind` bound to loopback and a zmio socket connected to it.
 fn libzmq_bound<T: SocketType>(ctx: &Context, kind: &str) -> (zmio::Socket<T>, Peer) {
     let (peer, endpoint) = Peer::bind(kind, &[]);
+    let mut socket = zsocket::<T>(ctx);
+    socket.connect(&endpoint).unwrap();
+    (socket, peer)
+}
+
+/// The transports the socket-family interop tests run over.
+const TRANSPORTS: [&str; 2] = ["tcp", "ipc"];
+
+/// A wildcard endpoint of `transport`: an ephemeral loopback port, or a
+/// fresh ipc path (libzmq binds `ipc://*` too, but a path keeps both sides'
+/// conventions out of the test).
+fn any_endpoint(transport: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    match transport {
+        "tcp" => "tcp://127.0.0.1:*".to_owned(),
+        _ => ipc_endpoint(&format!("family-{}", NEXT.fetch_add(1, Ordering::Relaxed))),
+    }
+}
+
+fn zbind_on<T: SocketType>(socket: &mut zmio::Socket<T>, transport: &str) -> String {
+    socket
+        .bind(&any_endpoint(transport))
+        .expect("bind")
+        .to_string()
+}
+
+/// [`zmio_bound`] over `transport`.
+fn zmio_bound_on<T: SocketType>(
+    ctx: &Context,
+    kind: &str,
+    transport: &str,
+) -> (zmio::Socket<T>, Peer) {
+    let mut socket = zsocket::<T>(ctx);
+    let endpoint = zbind_on(&mut socket, transport);
+    (socket, Peer::connect(kind, &endpoint, &[]))
+}
+
+/// [`libzmq_bound`] over `transport`.
+fn libzmq_bound_on<T: SocketType>(
+    ctx: &Context,
+    kind: &str,
+    transport: &str,
+) -> (zmio::Socket<T>, Peer) {
+    let (peer, endpoint) = Peer::bind_on(transport, kind, &[]);
     let mut socket = zsocket::<T>(ctx);
     socket.connect(&endpoint).unwrap();
     (socket, peer)
@@ -1200,19 +1250,23 @@ fn check_libzmq_dealer_to_zmio_rep(dealer: &mut Peer, rep: &mut zmio::Socket<Rep
 #[test]
 fn libzmq_dealer_connects_to_zmio_rep() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut rep, mut dealer) = zmio_bound::<Rep>(&ctx, "DEALER");
-    check_libzmq_dealer_to_zmio_rep(&mut dealer, &mut rep);
-    dealer.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut rep, mut dealer) = zmio_bound_on::<Rep>(&ctx, "DEALER", transport);
+        check_libzmq_dealer_to_zmio_rep(&mut dealer, &mut rep);
+        dealer.finish();
+    }
 }
 
 #[test]
 fn libzmq_dealer_binds_zmio_rep_connects() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut rep, mut dealer) = libzmq_bound::<Rep>(&ctx, "DEALER");
-    check_libzmq_dealer_to_zmio_rep(&mut dealer, &mut rep);
-    dealer.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut rep, mut dealer) = libzmq_bound_on::<Rep>(&ctx, "DEALER", transport);
+        check_libzmq_dealer_to_zmio_rep(&mut dealer, &mut rep);
+        dealer.finish();
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1445,25 +1499,29 @@ fn check_zmio_dealer_to_libzmq_router(dealer: &mut zmio::Socket<Dealer>, router:
 #[test]
 fn zmio_dealer_connects_to_libzmq_router() {
     interop!();
-    let (mut router, endpoint) = Peer::bind("ROUTER", &[]);
-    let ctx = Context::new().unwrap();
-    let mut dealer = zsocket::<Dealer>(&ctx);
-    dealer.set_routing_id("zd").unwrap();
-    dealer.connect(&endpoint).unwrap();
-    check_zmio_dealer_to_libzmq_router(&mut dealer, &mut router);
-    router.finish();
+    for transport in TRANSPORTS {
+        let (mut router, endpoint) = Peer::bind_on(transport, "ROUTER", &[]);
+        let ctx = Context::new().unwrap();
+        let mut dealer = zsocket::<Dealer>(&ctx);
+        dealer.set_routing_id("zd").unwrap();
+        dealer.connect(&endpoint).unwrap();
+        check_zmio_dealer_to_libzmq_router(&mut dealer, &mut router);
+        router.finish();
+    }
 }
 
 #[test]
 fn libzmq_router_connects_to_zmio_dealer() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let mut dealer = zsocket::<Dealer>(&ctx);
-    dealer.set_routing_id("zd").unwrap();
-    let endpoint = zbind(&mut dealer);
-    let mut router = Peer::connect("ROUTER", &endpoint, &[]);
-    check_zmio_dealer_to_libzmq_router(&mut dealer, &mut router);
-    router.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let mut dealer = zsocket::<Dealer>(&ctx);
+        dealer.set_routing_id("zd").unwrap();
+        let endpoint = zbind_on(&mut dealer, transport);
+        let mut router = Peer::connect("ROUTER", &endpoint, &[]);
+        check_zmio_dealer_to_libzmq_router(&mut dealer, &mut router);
+        router.finish();
+    }
 }
 
 /// libzmq DEALERs talking to a zmio ROUTER: the named one by its id, the
@@ -1497,75 +1555,85 @@ fn check_libzmq_dealers_to_zmio_router(
 #[test]
 fn libzmq_dealers_connect_to_zmio_router() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let mut router = zsocket::<Router>(&ctx);
-    let endpoint = zbind(&mut router);
-    let mut named = Peer::connect("DEALER", &endpoint, &["--routing-id", &hex(b"ld")]);
-    let mut anonymous = Peer::connect("DEALER", &endpoint, &[]);
-    check_libzmq_dealers_to_zmio_router(&mut router, &mut named, &mut anonymous);
-    named.finish();
-    anonymous.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let mut router = zsocket::<Router>(&ctx);
+        let endpoint = zbind_on(&mut router, transport);
+        let mut named = Peer::connect("DEALER", &endpoint, &["--routing-id", &hex(b"ld")]);
+        let mut anonymous = Peer::connect("DEALER", &endpoint, &[]);
+        check_libzmq_dealers_to_zmio_router(&mut router, &mut named, &mut anonymous);
+        named.finish();
+        anonymous.finish();
+    }
 }
 
 #[test]
 fn zmio_router_connects_to_libzmq_dealers() {
     interop!();
-    let (mut named, named_endpoint) = Peer::bind("DEALER", &["--routing-id", &hex(b"ld")]);
-    let (mut anonymous, anonymous_endpoint) = Peer::bind("DEALER", &[]);
-    let ctx = Context::new().unwrap();
-    let mut router = zsocket::<Router>(&ctx);
-    router.connect(&named_endpoint).unwrap();
-    router.connect(&anonymous_endpoint).unwrap();
-    check_libzmq_dealers_to_zmio_router(&mut router, &mut named, &mut anonymous);
-    named.finish();
-    anonymous.finish();
+    for transport in TRANSPORTS {
+        let (mut named, named_endpoint) =
+            Peer::bind_on(transport, "DEALER", &["--routing-id", &hex(b"ld")]);
+        let (mut anonymous, anonymous_endpoint) = Peer::bind_on(transport, "DEALER", &[]);
+        let ctx = Context::new().unwrap();
+        let mut router = zsocket::<Router>(&ctx);
+        router.connect(&named_endpoint).unwrap();
+        router.connect(&anonymous_endpoint).unwrap();
+        check_libzmq_dealers_to_zmio_router(&mut router, &mut named, &mut anonymous);
+        named.finish();
+        anonymous.finish();
+    }
 }
 
 #[test]
 fn libzmq_req_to_zmio_router_both_directions() {
     interop!();
-    let ctx = Context::new().unwrap();
-    for bind_zmio in [true, false] {
-        let (mut router, mut req) = if bind_zmio {
-            let mut router = zsocket::<Router>(&ctx);
-            let endpoint = zbind(&mut router);
-            let req = Peer::connect("REQ", &endpoint, &["--routing-id", &hex(b"lq")]);
-            (router, req)
-        } else {
-            let (req, endpoint) = Peer::bind("REQ", &["--routing-id", &hex(b"lq")]);
-            let mut router = zsocket::<Router>(&ctx);
-            router.connect(&endpoint).unwrap();
-            (router, req)
-        };
-        for i in 0..3u8 {
-            let body = [b'q', b'0' + i];
-            req.send(&[&body]);
-            assert_frames(
-                &zrecv(&mut router),
-                &[b"lq", b"", &body],
-                "zmio ROUTER got the REQ envelope",
-            );
-            zsend(&mut router, &[b"lq", b"", b"ok", &body]);
-            assert_frames(&req.recv(), &[b"ok", &body], "libzmq REQ got the reply");
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        for bind_zmio in [true, false] {
+            let (mut router, mut req) = if bind_zmio {
+                let mut router = zsocket::<Router>(&ctx);
+                let endpoint = zbind_on(&mut router, transport);
+                let req = Peer::connect("REQ", &endpoint, &["--routing-id", &hex(b"lq")]);
+                (router, req)
+            } else {
+                let (req, endpoint) =
+                    Peer::bind_on(transport, "REQ", &["--routing-id", &hex(b"lq")]);
+                let mut router = zsocket::<Router>(&ctx);
+                router.connect(&endpoint).unwrap();
+                (router, req)
+            };
+            for i in 0..3u8 {
+                let body = [b'q', b'0' + i];
+                req.send(&[&body]);
+                assert_frames(
+                    &zrecv(&mut router),
+                    &[b"lq", b"", &body],
+                    "zmio ROUTER got the REQ envelope",
+                );
+                zsend(&mut router, &[b"lq", b"", b"ok", &body]);
+                assert_frames(&req.recv(), &[b"ok", &body], "libzmq REQ got the reply");
+            }
+            req.finish();
         }
-        req.finish();
     }
 }
 
 #[test]
 fn zmio_dealer_to_libzmq_rep() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut dealer, mut rep) = libzmq_bound::<Dealer>(&ctx, "REP");
-    zsend(&mut dealer, &[b"", b"hello"]);
-    assert_frames(&rep.recv(), &[b"hello"], "libzmq REP got the body");
-    rep.send(&[b"world"]);
-    assert_frames(
-        &zrecv(&mut dealer),
-        &[b"", b"world"],
-        "zmio DEALER got the reply",
-    );
-    rep.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut dealer, mut rep) = libzmq_bound_on::<Dealer>(&ctx, "REP", transport);
+        zsend(&mut dealer, &[b"", b"hello"]);
+        assert_frames(&rep.recv(), &[b"hello"], "libzmq REP got the body");
+        rep.send(&[b"world"]);
+        assert_frames(
+            &zrecv(&mut dealer),
+            &[b"", b"world"],
+            "zmio DEALER got the reply",
+        );
+        rep.finish();
+    }
 }
 
 fn check_pair(zmio_pair: &mut zmio::Socket<Pair>, peer: &mut Peer) {
@@ -1580,100 +1648,112 @@ fn check_pair(zmio_pair: &mut zmio::Socket<Pair>, peer: &mut Peer) {
 #[test]
 fn zmio_pair_binds_libzmq_pair_connects() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut pair, mut peer) = zmio_bound::<Pair>(&ctx, "PAIR");
-    check_pair(&mut pair, &mut peer);
-    peer.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut pair, mut peer) = zmio_bound_on::<Pair>(&ctx, "PAIR", transport);
+        check_pair(&mut pair, &mut peer);
+        peer.finish();
+    }
 }
 
 #[test]
 fn libzmq_pair_binds_zmio_pair_connects() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut pair, mut peer) = libzmq_bound::<Pair>(&ctx, "PAIR");
-    check_pair(&mut pair, &mut peer);
-    peer.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut pair, mut peer) = libzmq_bound_on::<Pair>(&ctx, "PAIR", transport);
+        check_pair(&mut pair, &mut peer);
+        peer.finish();
+    }
 }
 
 #[test]
 fn zmio_xpub_sees_libzmq_sub_subscriptions_and_publishes_to_it() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut xpub, mut sub) = zmio_bound::<XPub>(&ctx, "SUB");
-    sub.subscribe("subscribe", b"alpha");
-    assert_eq!(zrecv(&mut xpub), [b"\x01alpha".to_vec()], "SUBSCRIBE alpha");
-    // Received, so in effect for the next send.
-    zsend(&mut xpub, &[b"beta/1"]);
-    zsend(&mut xpub, &[b"alpha/1", b"one"]);
-    zsend(&mut xpub, &[b"alpha/end"]);
-    assert_messages(
-        &sub.recv_until(b"alpha/end"),
-        &[&[b"alpha/1", b"one"], &[b"alpha/end"]],
-        "libzmq SUB from zmio XPUB",
-    );
-    sub.subscribe("unsubscribe", b"alpha");
-    assert_eq!(zrecv(&mut xpub), [b"\x00alpha".to_vec()], "CANCEL alpha");
-    sub.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut xpub, mut sub) = zmio_bound_on::<XPub>(&ctx, "SUB", transport);
+        sub.subscribe("subscribe", b"alpha");
+        assert_eq!(zrecv(&mut xpub), [b"\x01alpha".to_vec()], "SUBSCRIBE alpha");
+        // Received, so in effect for the next send.
+        zsend(&mut xpub, &[b"beta/1"]);
+        zsend(&mut xpub, &[b"alpha/1", b"one"]);
+        zsend(&mut xpub, &[b"alpha/end"]);
+        assert_messages(
+            &sub.recv_until(b"alpha/end"),
+            &[&[b"alpha/1", b"one"], &[b"alpha/end"]],
+            "libzmq SUB from zmio XPUB",
+        );
+        sub.subscribe("unsubscribe", b"alpha");
+        assert_eq!(zrecv(&mut xpub), [b"\x00alpha".to_vec()], "CANCEL alpha");
+        sub.finish();
+    }
 }
 
 #[test]
 fn libzmq_xpub_publishes_to_zmio_sub() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut sub, mut xpub) = libzmq_bound::<Sub>(&ctx, "XPUB");
-    sub.subscribe("t/").unwrap();
-    assert_frames(&xpub.recv(), &[b"\x01t/"], "SUBSCRIBE t/");
-    xpub.send(&[b"t/1"]);
-    xpub.send(&[b"u/1"]);
-    xpub.send(&[b"t/end"]);
-    assert_messages(
-        &zrecv_until(&mut sub, b"t/end", &[]),
-        &[&[b"t/1"], &[b"t/end"]],
-        "zmio SUB from libzmq XPUB",
-    );
-    xpub.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut sub, mut xpub) = libzmq_bound_on::<Sub>(&ctx, "XPUB", transport);
+        sub.subscribe("t/").unwrap();
+        assert_frames(&xpub.recv(), &[b"\x01t/"], "SUBSCRIBE t/");
+        xpub.send(&[b"t/1"]);
+        xpub.send(&[b"u/1"]);
+        xpub.send(&[b"t/end"]);
+        assert_messages(
+            &zrecv_until(&mut sub, b"t/end", &[]),
+            &[&[b"t/1"], &[b"t/end"]],
+            "zmio SUB from libzmq XPUB",
+        );
+        xpub.finish();
+    }
 }
 
 #[test]
 fn libzmq_xpub_sees_zmio_xsub_subscriptions_and_publishes_to_it() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut xsub, mut xpub) = libzmq_bound::<XSub>(&ctx, "XPUB");
-    zsend(&mut xsub, &[b"\x01news"]);
-    assert_frames(&xpub.recv(), &[b"\x01news"], "SUBSCRIBE news");
-    xpub.send(&[b"weather"]);
-    xpub.send(&[b"news/1", b"one"]);
-    assert_eq!(zrecv(&mut xsub), [b"news/1".to_vec(), b"one".to_vec()]);
-    zsend(&mut xsub, &[b"\x00news"]);
-    assert_frames(&xpub.recv(), &[b"\x00news"], "CANCEL news");
-    xpub.finish();
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut xsub, mut xpub) = libzmq_bound_on::<XSub>(&ctx, "XPUB", transport);
+        zsend(&mut xsub, &[b"\x01news"]);
+        assert_frames(&xpub.recv(), &[b"\x01news"], "SUBSCRIBE news");
+        xpub.send(&[b"weather"]);
+        xpub.send(&[b"news/1", b"one"]);
+        assert_eq!(zrecv(&mut xsub), [b"news/1".to_vec(), b"one".to_vec()]);
+        zsend(&mut xsub, &[b"\x00news"]);
+        assert_frames(&xpub.recv(), &[b"\x00news"], "CANCEL news");
+        xpub.finish();
+    }
 }
 
 #[test]
 fn zmio_xsub_subscribes_to_libzmq_pub_by_message() {
     interop!();
-    let ctx = Context::new().unwrap();
-    let (mut xsub, mut publisher) = libzmq_bound::<XSub>(&ctx, "PUB");
-    zsend(&mut xsub, &[b"\x01w/"]);
-    warm_up(
-        || publisher.send(&[b"w/warm-up"]),
-        || zrecv_within(&mut xsub, Duration::from_millis(50)).is_some(),
-        "libzmq PUB -> zmio XSUB",
-    );
-    publisher.send(&[b"x/1"]);
-    publisher.send(&[b"w/1", b"one"]);
-    publisher.send(&[b"w/end"]);
-    let mut got = Vec::new();
-    loop {
-        let frames = zrecv(&mut xsub);
-        let done = frames[0] == b"w/end";
-        if frames[0] != b"w/warm-up" {
-            got.push(frames);
+    for transport in TRANSPORTS {
+        let ctx = Context::new().unwrap();
+        let (mut xsub, mut publisher) = libzmq_bound_on::<XSub>(&ctx, "PUB", transport);
+        zsend(&mut xsub, &[b"\x01w/"]);
+        warm_up(
+            || publisher.send(&[b"w/warm-up"]),
+            || zrecv_within(&mut xsub, Duration::from_millis(50)).is_some(),
+            "libzmq PUB -> zmio XSUB",
+        );
+        publisher.send(&[b"x/1"]);
+        publisher.send(&[b"w/1", b"one"]);
+        publisher.send(&[b"w/end"]);
+        let mut got = Vec::new();
+        loop {
+            let frames = zrecv(&mut xsub);
+            let done = frames[0] == b"w/end";
+            if frames[0] != b"w/warm-up" {
+                got.push(frames);
+            }
+            if done {
+                break;
+            }
         }
-        if done {
-            break;
-        }
+        assert_messages(&got, &[&[b"w/1", b"one"], &[b"w/end"]], "zmio XSUB");
+        publisher.finish();
     }
-    assert_messages(&got, &[&[b"w/1", b"one"], &[b"w/end"]], "zmio XSUB");
-    publisher.finish();
 }

@@ -223,13 +223,16 @@ impl Encoder {
     pub(crate) fn new() -> Encoder {
         Encoder {
             chunks: VecDeque::new(),
-            staging: BytesMut::with_capacity(STAGING_CAPACITY),
+            // Allocated on first use: an idle connection (and a REQ/REP
+            // pipe's direct-path encoder, often never used) costs nothing.
+            staging: BytesMut::new(),
             pending: 0,
         }
     }
 
     /// Queues raw bytes (the greeting).
     pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
+        self.make_room();
         self.staging.extend_from_slice(bytes);
         self.pending += bytes.len();
     }
@@ -269,6 +272,7 @@ impl Encoder {
     /// Writes a frame header for a body of `len` bytes: short form up to 255,
     /// long form above.
     fn put_header(&mut self, flags: u8, len: usize) {
+        self.make_room();
         if len <= MAX_SHORT_BODY {
             self.staging.put_u8(flags);
             self.staging.put_u8(len as u8);
@@ -277,6 +281,14 @@ impl Encoder {
             self.staging.put_u8(flags | FLAG_LONG);
             self.staging.put_u64(len as u64);
             self.pending += LONG_HEADER_LEN;
+        }
+    }
+
+    /// Gives the staging buffer a whole block when it has none left, so
+    /// small frames coalesce instead of growing it a frame at a time.
+    fn make_room(&mut self) {
+        if self.staging.capacity() == self.staging.len() {
+            self.staging.reserve(STAGING_CAPACITY);
         }
     }
 
