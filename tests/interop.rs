@@ -12,21 +12,15 @@
 //! `scripts/test` (which installs pyzmq); `ZMIO_SKIP_INTEROP=1` skips them on
 //! purpose (scripts/test unsets it, so CI always runs them).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
+#[path = "common/pyzmq.rs"]
+mod pyzmq;
+
 use std::thread;
 use std::time::{Duration, Instant};
 
 use zmio::{
     Context, Dealer, Msg, Pair, Pub, Pull, Push, Rep, Req, Router, SocketType, Sub, XPub, XSub,
 };
-
-/// How long any single step may take before the test fails. Generous, since
-/// a loaded CI machine may be slow, but short enough that a broken peer fails
-/// the test in seconds instead of hanging it.
-const STEP: Duration = Duration::from_secs(15);
 
 /// The zmio sockets' receive/send timeout: a peer that never answers makes
 /// the zmio call fail with `TimedOut` instead of blocking forever.
@@ -45,32 +39,7 @@ const HEX_LIMIT: usize = 64 * 1024;
 /// Whether to skip: only when ZMIO_SKIP_INTEROP=1 asks for it. Otherwise
 /// python3 with pyzmq must be there, or the test fails saying how to get it.
 fn skip_interop() -> bool {
-    if std::env::var("ZMIO_SKIP_INTEROP").is_ok_and(|v| v == "1") {
-        eprintln!("ZMIO_SKIP_INTEROP=1: skipping the libzmq interop test");
-        return true;
-    }
-    static CHECK: OnceLock<Result<String, String>> = OnceLock::new();
-    let check = CHECK.get_or_init(|| {
-        let out = Command::new("python3")
-            .args(["-c", "import zmq; print(zmq.zmq_version())"])
-            .output()
-            .map_err(|e| format!("cannot run python3: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        } else {
-            Err(format!(
-                "python3 cannot import zmq: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
-    });
-    match check {
-        Ok(_version) => false,
-        Err(why) => panic!(
-            "the libzmq interop tests need python3 with pyzmq ({why}). \
-             Run scripts/test, which installs pyzmq, or set ZMIO_SKIP_INTEROP=1 to skip them."
-        ),
-    }
+    pyzmq::skip_pyzmq()
 }
 
 /// Logs of zmio go to the test output with RUST_LOG=debug.
@@ -233,62 +202,26 @@ fn assert_frames(got: &[Vec<u8>], want: &[&[u8]], what: &str) {
 // ---------------------------------------------------------------------------
 // The libzmq peer process
 
-const PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/peer.py");
-
 /// One running peer.py. Dropping it kills the process, so a failing test
 /// never leaves a peer behind.
-struct Peer {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
+/// A libzmq peer process: `pyzmq::Peer` (tests/common/pyzmq.rs) with the
+/// commands these tests use on top.
+struct Peer(pyzmq::Peer);
+
+impl std::ops::Deref for Peer {
+    type Target = pyzmq::Peer;
+    fn deref(&self) -> &pyzmq::Peer {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Peer {
+    fn deref_mut(&mut self) -> &mut pyzmq::Peer {
+        &mut self.0
+    }
 }
 
 impl Peer {
-    fn spawn(kind: &str, how: &str, endpoint: &str, options: &[&str]) -> Peer {
-        let name = format!("libzmq {kind} ({how} {endpoint})");
-        let mut child = Command::new("python3")
-            .arg(PEER_SCRIPT)
-            .args([kind, how, endpoint])
-            .args(options)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        // Readers on threads, so the test can wait for a line with a deadline.
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().expect("piped stdout");
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("piped stderr");
-        let sink = stderr.clone();
-        thread::spawn(move || {
-            let mut buf = [0; 4096];
-            while let Ok(n @ 1..) = pipe.read(&mut buf) {
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let stdin = child.stdin.take();
-        Peer {
-            name,
-            child,
-            stdin,
-            lines,
-            stderr,
-        }
-    }
-
     /// A peer bound to an ephemeral loopback port, and that port's endpoint.
     fn bind(kind: &str, options: &[&str]) -> (Peer, String) {
         Peer::bind_at(kind, "tcp://127.0.0.1:*", options)
@@ -300,67 +233,17 @@ impl Peer {
     }
 
     fn bind_at(kind: &str, endpoint: &str, options: &[&str]) -> (Peer, String) {
-        let mut peer = Peer::spawn(kind, "bind", endpoint, options);
-        let line = peer.line();
-        let bound = line
-            .strip_prefix("bound ")
-            .unwrap_or_else(|| peer.fail(&format!("expected `bound ...`, got {line:?}")))
-            .to_owned();
-        (peer, bound)
+        let (peer, bound) = pyzmq::Peer::bind(kind, endpoint, options);
+        (Peer(peer), bound)
     }
 
     fn connect(kind: &str, endpoint: &str, options: &[&str]) -> Peer {
-        let mut peer = Peer::spawn(kind, "connect", endpoint, options);
-        let line = peer.line();
-        if line != "connected" {
-            peer.fail(&format!("expected `connected`, got {line:?}"));
-        }
-        peer
-    }
-
-    /// Fails the test with what the peer wrote on stderr.
-    fn fail(&self, what: &str) -> ! {
-        // Give the stderr reader a moment to collect a traceback being written.
-        let deadline = Instant::now() + Duration::from_millis(500);
-        while self.stderr.lock().unwrap().is_empty() && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "{}: {what}\n--- peer stderr ---\n{}",
-            self.name,
-            self.stderr.lock().unwrap()
-        );
-    }
-
-    /// The peer's next line of output, waiting at most STEP.
-    fn line(&mut self) -> String {
-        match self.lines.recv_timeout(STEP) {
-            Ok(line) => line,
-            Err(RecvTimeoutError::Timeout) => self.fail("no answer in time"),
-            Err(RecvTimeoutError::Disconnected) => self.fail("exited early"),
-        }
-    }
-
-    /// Hands the peer a command without waiting for its answer (for
-    /// commands that finish only once the zmio side has done its part).
-    fn start(&mut self, json: &str) {
-        let stdin = self.stdin.as_mut().expect("peer stdin open");
-        if let Err(e) = writeln!(stdin, "{json}").and_then(|()| stdin.flush()) {
-            self.fail(&format!("cannot write a command: {e}"));
-        }
+        Peer(pyzmq::Peer::connect(kind, endpoint, options))
     }
 
     fn command(&mut self, json: &str) -> String {
         self.start(json);
         self.line()
-    }
-
-    /// Expects the answer `ok` to a command given to `start`.
-    fn expect_ok(&mut self, what: &str) {
-        let answer = self.line();
-        if answer != "ok" {
-            self.fail(&format!("{what} answered {answer:?}"));
-        }
     }
 
     /// The socket events (libzmq monitor names) since the last call; the
@@ -439,31 +322,8 @@ impl Peer {
     }
 
     /// Tells the peer to close its socket and exit, and checks it exited 0.
-    fn finish(mut self) {
-        let answer = self.command(r#"{"op":"exit"}"#);
-        if answer != "bye" {
-            self.fail(&format!("exit answered {answer:?}"));
-        }
-        self.stdin = None;
-        // The peer may linger up to 5 s delivering what it queued.
-        let deadline = Instant::now() + STEP;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) if status.success() => return,
-                Ok(Some(status)) => self.fail(&format!("exited with {status}")),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
-                Ok(None) => self.fail("did not exit after `exit`"),
-                Err(e) => self.fail(&format!("cannot wait for it: {e}")),
-            }
-        }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        // Already exited after finish(); otherwise the test failed: kill it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn finish(self) {
+        self.0.finish();
     }
 }
 

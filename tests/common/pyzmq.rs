@@ -218,6 +218,27 @@ impl Peer {
         let _ = self.child.wait();
     }
 
+    /// Asks the peer to exit and checks it does, successfully, within
+    /// [`STEP`] (it may linger up to 5 s delivering what it queued).
+    pub fn finish(mut self) {
+        self.start(r#"{"op":"exit"}"#);
+        let answer = self.line();
+        if answer != "bye" {
+            self.fail(&format!("exit answered {answer:?}"));
+        }
+        self.stdin.take();
+        let deadline = Instant::now() + STEP;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) if status.success() => return,
+                Ok(Some(status)) => self.fail(&format!("exited with {status}")),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+                Ok(None) => self.fail("did not exit after `exit`"),
+                Err(e) => self.fail(&format!("cannot wait for it: {e}")),
+            }
+        }
+    }
+
     /// Asks the peer to exit and waits for it (its sends are lingered out).
     pub fn exit(mut self) {
         self.start(r#"{"op":"exit"}"#);
