@@ -778,10 +778,14 @@ impl Reactor {
             }
             _ => None,
         };
+        // Messages queued for this peer go to live peers instead: when a
+        // connection that was up ends, or the peer is given up. Not for
+        // each failed attempt of a connect that never got through (that
+        // would wake the socket at every retry for nothing).
         if let Some(pipe) = &s.pipe
             && s.socket.kind().reroutes_lost_peers()
+            && (handshaken || delay.is_none())
         {
-            // Messages queued for this peer go to live peers instead.
             s.socket.post(SocketEvent::Lost {
                 pipe: pipe.clone(),
                 reconnecting: delay.is_some(),
