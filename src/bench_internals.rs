@@ -1,5 +1,5 @@
-//! Thin wrappers over crate-internal types, for the micro-benchmarks in
-//! `benches/codec.rs` and `benches/handoff.rs` only.
+//! A thin wrapper over the crate-internal pipe, for the micro-benchmark in
+//! `benches/handoff.rs` only (the codec's bench is zmio-proto's, on its API).
 //!
 //! Compiled with the `bench-internals` feature and hidden from the docs: this
 //! is not part of zmio's API and may change or go away at any time. Every
@@ -7,121 +7,13 @@
 //! changes how the library behaves.
 
 use std::collections::VecDeque;
-use std::io::IoSlice;
 use std::sync::Arc;
-use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use zmio_proto::{Msg, SocketKind};
 
-use crate::error::ProtocolError;
-use crate::msg::Msg;
 use crate::pipe::{Pipe, Pushed};
 use crate::reactor::ReactorShared;
 use crate::socket::SocketShared;
-use crate::socket_types::SocketKind;
-use crate::zmtp::{Connection, ConnectionConfig, Event, Timing};
-
-/// One ZMTP connection past its NULL handshake, driven as the engine drives
-/// it: messages in through [`send`](Self::send), encoded bytes out through
-/// [`transmit_slices`](Self::transmit_slices) /
-/// [`advance_transmit`](Self::advance_transmit); received bytes in through
-/// [`handle_input`](Self::handle_input), messages out through
-/// [`poll_message`](Self::poll_message). The frame decoder and encoder behind
-/// it are the real ones.
-#[derive(Debug)]
-pub struct FrameCodec {
-    conn: Connection,
-    /// The time given to the connection (it has no timers armed).
-    now: Instant,
-}
-
-impl FrameCodec {
-    /// Our side (`ours`) of a connection to a `peer`, after both sides'
-    /// greetings and READY commands were exchanged in memory. `None` if the
-    /// handshake fails (the two socket types cannot talk to each other).
-    /// Neither side has a message size limit.
-    pub fn new(ours: SocketKind, peer: SocketKind) -> Option<FrameCodec> {
-        let config = |socket_kind| ConnectionConfig {
-            socket_kind,
-            routing_id: Bytes::new(),
-            max_msg_size: None,
-            max_frames: 65_536,
-            max_metadata_size: 8192,
-            timing: Timing::NONE,
-        };
-        let now = Instant::now();
-        let mut a = Connection::new(config(ours), now);
-        let mut b = Connection::new(config(peer), now);
-        let (mut a_in, mut b_in) = (BytesMut::new(), BytesMut::new());
-        // Greeting, then READY: a few rounds suffice; bounded all the same.
-        for _ in 0..8 {
-            move_transmit(&mut a, &mut b_in);
-            move_transmit(&mut b, &mut a_in);
-            a.handle_input(&mut a_in, now).ok()?;
-            b.handle_input(&mut b_in, now).ok()?;
-            if a.is_ready() && b.is_ready() && a.pending_transmit() == 0 {
-                break;
-            }
-        }
-        if !(a.is_ready() && a_in.is_empty() && a.pending_transmit() == 0) {
-            return None;
-        }
-        // The Ready event.
-        while a.poll_event().is_some() {}
-        Some(FrameCodec { conn: a, now })
-    }
-
-    /// Queues a message for transmission (`Connection::send_message`).
-    pub fn send(&mut self, msg: Msg) {
-        self.conn.send_message(msg);
-    }
-
-    /// Bytes queued for transmission.
-    pub fn pending_transmit(&self) -> usize {
-        self.conn.pending_transmit()
-    }
-
-    /// Fills `dst` with slices of the queued bytes, in order, as the engine
-    /// passes them to `write_vectored`; returns how many it filled.
-    pub fn transmit_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        self.conn.transmit_slices(dst)
-    }
-
-    /// Marks `n` queued bytes as written.
-    pub fn advance_transmit(&mut self, n: usize) {
-        self.conn.advance_transmit(n);
-    }
-
-    /// Feeds received bytes: every complete frame is sliced out of the front
-    /// of `input` (`Connection::handle_input`).
-    pub fn handle_input(&mut self, input: &mut BytesMut) -> Result<(), ProtocolError> {
-        self.conn.handle_input(input, self.now)
-    }
-
-    /// The next complete message received, if any.
-    pub fn poll_message(&mut self) -> Option<Msg> {
-        loop {
-            match self.conn.poll_event()? {
-                Event::Message(msg) => return Some(msg),
-                Event::Ready(_) => {}
-            }
-        }
-    }
-}
-
-/// Moves everything `from` has to transmit to the end of `to`.
-fn move_transmit(from: &mut Connection, to: &mut BytesMut) {
-    while from.pending_transmit() > 0 {
-        let mut slices = [IoSlice::new(&[]); 16];
-        let n = from.transmit_slices(&mut slices);
-        let mut written = 0;
-        for slice in &slices[..n] {
-            to.extend_from_slice(slice);
-            written += slice.len();
-        }
-        from.advance_transmit(written);
-    }
-}
 
 /// One pipe between a socket (application side) and a peer connection
 /// (reactor side), with no socket or reactor thread behind it: the wake-ups

@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use crate::error::ProtocolError;
 use crate::monitor::{DisconnectReason, Timeout};
-use crate::msg::Msg;
 use crate::pipe::{Pipe, Pushed};
 use crate::transport::Stream;
-use crate::zmtp::{Connection, ConnectionConfig, Event, PeerInfo, TimedOut};
+use zmio_proto::Msg;
+use zmio_proto::ProtocolError;
+use zmio_proto::{Connection, ConnectionConfig, Event, PeerInfo, TimedOut};
 
 /// Bytes asked of the kernel per read, at first and at least. The size adapts
 /// to what reads return, between this and [`MAX_READ_CHUNK`]: the part of the

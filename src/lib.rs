@@ -31,11 +31,7 @@ mod context;
 mod endpoint;
 mod engine;
 mod error;
-#[cfg(feature = "fuzz-internals")]
-#[doc(hidden)]
-pub mod fuzz_internals;
 mod monitor;
-mod msg;
 mod options;
 mod pipe;
 mod poll;
@@ -47,15 +43,13 @@ mod socket;
 mod socket_types;
 mod strategy;
 mod transport;
-mod zmtp;
 
 pub use context::Context;
 pub use endpoint::{Endpoint, Host, Transport};
-pub use error::{Error, ProtocolError, Result};
+pub use error::{Error, Result};
 pub use monitor::{
     DisconnectReason, Limit, MONITOR_CAPACITY, Monitor, MonitorEvent, MonitorEventKind, Timeout,
 };
-pub use msg::Msg;
 pub use options::ReconnectStop;
 pub use poll::{PollEvents, PollItem, Poller, poll};
 pub use proxy::{Proxy, ProxyStats, SideStats, proxy};
@@ -63,4 +57,4 @@ pub use socket::{
     Dealer, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router, SendSocketType, Socket,
     SocketType, Sub, XPub, XSub,
 };
-pub use socket_types::SocketKind;
+pub use zmio_proto::{Msg, ProtocolError, SocketKind};

@@ -14,7 +14,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TryS
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::error::{Error, ProtocolError, Result};
+use crate::error::{Error, Result};
+use zmio_proto::ProtocolError;
 
 /// Events a monitor holds before new ones are dropped.
 pub const MONITOR_CAPACITY: usize = 1024;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::zmtp::Timing;
+use zmio_proto::Timing;
 
 /// A socket's option values; a snapshot travels with each bind/connect, so a
 /// change applies to later endpoints, as in libzmq.
@@ -100,10 +100,9 @@ impl std::ops::BitOr for ReconnectStop {
 }
 
 /// Default most frames per message (each costs a handle even when empty).
-pub(crate) const DEFAULT_MAX_FRAMES_PER_MSG: usize = 65_536;
-/// Default largest handshake metadata: a READY with a 255-byte routing id
-/// and the usual properties is well under 1 KiB.
-pub(crate) const DEFAULT_MAX_METADATA_SIZE: u64 = 8 * 1024;
+pub(crate) const DEFAULT_MAX_FRAMES_PER_MSG: usize = zmio_proto::wire::MAX_FRAMES_PER_MESSAGE;
+/// Default largest handshake metadata.
+pub(crate) const DEFAULT_MAX_METADATA_SIZE: u64 = zmio_proto::wire::DEFAULT_MAX_METADATA_SIZE;
 /// Default most unfinished handshakes per listener.
 pub(crate) const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
 

@@ -13,13 +13,13 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 
-use crate::msg::Msg;
 use crate::options::Options;
 use crate::reactor::ReactorShared;
 use crate::socket::{SocketEvent, SocketShared};
-use crate::socket_types::SocketKind;
 use crate::transport::{Stream, Writer};
-use crate::zmtp::{Connection, Encoder};
+use zmio_proto::Msg;
+use zmio_proto::SocketKind;
+use zmio_proto::{Connection, Encoder};
 
 /// Identifies a pipe for the life of the process.
 pub(crate) type PipeId = u64;

@@ -26,9 +26,9 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Token};
 
 use crate::error::{Error, Result};
-use crate::msg::Msg;
 use crate::socket::{Socket, SocketShared, SocketType};
-use crate::socket_types::SocketKind;
+use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 /// What a socket or file descriptor is ready for (ZMQ_POLLIN, ZMQ_POLLOUT,
 /// ZMQ_POLLERR), or what a poll waits for.

@@ -12,10 +12,10 @@
 //! the proxy passes backpressure on instead of queueing without bound.
 
 use crate::error::{Error, Result};
-use crate::msg::Msg;
 use crate::poll::{AnySocket, Poller};
 use crate::socket::{RecvSocketType, SendSocketType, Socket};
-use crate::socket_types::SocketKind;
+use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 /// How many messages one direction moves before the other gets a turn and
 /// the control socket is read again.

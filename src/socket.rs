@@ -15,13 +15,13 @@ use crate::context::Context;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::monitor::{Monitor, MonitorEvent, MonitorEventKind, MonitorSlot};
-use crate::msg::Msg;
 use crate::options::Options;
 use crate::pipe::{Pipe, PipeId};
 use crate::poll::{PollEvents, ReadinessFd, Watch};
 use crate::reactor::{Command, ReactorShared};
 use crate::socket_types::{Routing, SocketKind};
 use crate::transport::{Listener, ipc, tcp};
+use zmio_proto::Msg;
 
 /// Identifies a socket within its process.
 pub(crate) type SocketId = u64;

@@ -9,7 +9,8 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use zmio::fuzz_internals::{DecodedFrame, Frames, encode_frames};
+use zmio_proto::command::RawCommand;
+use zmio_proto::{Encoder, Frame, FrameDecoder};
 
 fn limits(selector: u8) -> (Option<u64>, u64, usize) {
     let max_msg = (selector & 1 != 0).then_some(4096);
@@ -22,9 +23,28 @@ fn limits(selector: u8) -> (Option<u64>, u64, usize) {
     (max_msg, max_command, max_frames)
 }
 
-fn decode_all(selector: u8, bytes: &[u8]) -> (Vec<DecodedFrame>, BytesMut, bool) {
+/// Encodes `frames` as our side would send them: data frames with
+/// `push_frame`, commands (split into name and data) with `push_command`.
+/// `None` if a command's body does not split into a name and data (we
+/// never send such a command).
+fn encode_frames(frames: &[Frame]) -> Option<Vec<u8>> {
+    let mut enc = Encoder::new();
+    for frame in frames {
+        if frame.command {
+            let raw = RawCommand::parse(frame.body.clone()).ok()?;
+            enc.push_command(&raw.name, &[&raw.data]);
+        } else {
+            enc.push_frame(frame.more, &frame.body);
+        }
+    }
+    let mut out = BytesMut::new();
+    enc.drain_into(&mut out);
+    Some(out.to_vec())
+}
+
+fn decode_all(selector: u8, bytes: &[u8]) -> (Vec<Frame>, BytesMut, bool) {
     let (max_msg, max_command, max_frames) = limits(selector);
-    let mut frames = Frames::new(max_msg, max_command, max_frames);
+    let mut frames = FrameDecoder::new(max_msg, max_command).with_max_frames(max_frames);
     let mut input = BytesMut::from(bytes);
     let mut out = Vec::new();
     loop {

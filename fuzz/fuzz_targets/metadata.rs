@@ -4,10 +4,11 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use zmio::fuzz_internals::{decode_ready, parse_metadata};
+use zmio_proto::command::Ready;
+use zmio_proto::metadata::Properties;
 
 fuzz_target!(|data: &[u8]| {
-    let properties = parse_metadata(data);
+    let properties: Vec<_> = Properties::new(data).collect();
     let mut used = 0;
     let mut failed = false;
     for property in &properties {
@@ -25,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(used, data.len(), "a clean parse covers the whole block");
     }
     let block = Bytes::copy_from_slice(data);
-    if let Ok((socket_type, identity)) = decode_ready(&block) {
+    if let Ok(Ready {
+        socket_type,
+        identity,
+    }) = Ready::decode(&block)
+    {
         assert!(!failed, "READY accepted malformed metadata");
         assert!(socket_type.len() <= data.len());
         assert!(identity.is_none_or(|id| id.len() <= data.len()));

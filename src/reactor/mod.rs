@@ -23,10 +23,10 @@ use crate::pipe::{Pipe, PipeId};
 use crate::ratelimit::{RateLimiter, warn_limited};
 use crate::session::{Origin, Session};
 use crate::socket::{SocketEvent, SocketId, SocketShared};
-use crate::socket_types::SocketKind;
 use crate::transport::{self, Listener, Stream, ipc};
-use crate::zmtp::{ConnectionConfig, PeerInfo};
 use slab::Slab;
+use zmio_proto::SocketKind;
+use zmio_proto::{ConnectionConfig, PeerInfo};
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -783,7 +783,7 @@ impl Reactor {
         // each failed attempt of a connect that never got through (that
         // would wake the socket at every retry for nothing).
         if let Some(pipe) = &s.pipe
-            && s.socket.kind().reroutes_lost_peers()
+            && crate::socket_types::reroutes_lost_peers(s.socket.kind())
             && (handshaken || delay.is_none())
         {
             s.socket.post(SocketEvent::Lost {

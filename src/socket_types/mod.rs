@@ -3,7 +3,6 @@
 //! timeouts and reactor hand-off for all of them.
 
 mod dealer;
-mod kind;
 mod pair;
 mod publisher;
 mod pull;
@@ -17,11 +16,11 @@ mod xsub;
 
 use std::sync::Arc;
 
-pub use kind::SocketKind;
+pub use zmio_proto::SocketKind;
 
 use crate::error::{Error, Result};
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
+use zmio_proto::Msg;
 
 /// What a socket type decides; the socket core calls it on the application thread.
 pub(crate) trait Routing: Send + std::fmt::Debug {
@@ -117,5 +116,12 @@ pub(crate) fn routing_for(kind: SocketKind) -> Option<Box<dyn Routing>> {
         SocketKind::Pair => Box::<pair::Pair>::default(),
         SocketKind::XPub => Box::<xpub::XPub>::default(),
         SocketKind::XSub => Box::<xsub::XSub>::default(),
+        _ => return None,
     })
+}
+
+/// Whether a socket of `kind` moves a lost peer's queued messages to live
+/// peers (PUSH, DEALER).
+pub(crate) fn reroutes_lost_peers(kind: SocketKind) -> bool {
+    matches!(kind, SocketKind::Push | SocketKind::Dealer)
 }

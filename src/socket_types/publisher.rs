@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::Routing;
 use crate::error::Result;
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::distributor::Distributor;
+use zmio_proto::Msg;
 
 #[derive(Debug, Default)]
 pub(crate) struct Pub {

@@ -7,9 +7,9 @@ use bytes::Bytes;
 
 use super::Routing;
 use crate::error::{Error, Result};
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::fair_queue::FairQueue;
+use zmio_proto::Msg;
 
 #[derive(Debug, Default)]
 pub(crate) struct Rep {

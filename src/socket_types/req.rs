@@ -8,10 +8,10 @@ use bytes::Bytes;
 
 use super::Routing;
 use crate::error::{Error, Result};
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::fair_queue::FairQueue;
 use crate::strategy::load_balance::LoadBalancer;
+use zmio_proto::Msg;
 
 /// The request awaiting its reply.
 #[derive(Debug)]

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::Routing;
 use crate::error::{Error, Result};
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::fair_queue::FairQueue;
 use crate::strategy::router_table::{RouterTable, hex};
+use zmio_proto::Msg;
 
 #[derive(Debug, Default)]
 pub(crate) struct Router {

@@ -7,10 +7,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::Routing;
 use crate::error::Result;
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::fair_queue::FairQueue;
 use crate::strategy::sub_trie::SubTrie;
+use zmio_proto::Msg;
 
 #[derive(Debug, Default)]
 pub(crate) struct Sub {

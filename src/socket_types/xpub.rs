@@ -9,9 +9,9 @@ use bytes::{BufMut, BytesMut};
 
 use super::Routing;
 use crate::error::Result;
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::distributor::{Applied, Distributor};
+use zmio_proto::Msg;
 
 #[derive(Debug, Default)]
 pub(crate) struct XPub {

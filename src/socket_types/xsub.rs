@@ -7,10 +7,10 @@ use std::sync::Arc;
 use super::Routing;
 use super::subscriber::send_all_subscriptions;
 use crate::error::Result;
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::fair_queue::FairQueue;
 use crate::strategy::sub_trie::SubTrie;
+use zmio_proto::Msg;
 
 #[derive(Debug, Default)]
 pub(crate) struct XSub {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::sub_trie::SubTrie;
+use zmio_proto::Msg;
 
 #[derive(Debug)]
 struct Subscriber {

@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
+use zmio_proto::Msg;
 
 #[derive(Debug)]
 struct Source {

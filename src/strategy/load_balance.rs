@@ -3,8 +3,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::msg::Msg;
 use crate::pipe::{Pipe, PipeId};
+use zmio_proto::Msg;
 
 /// Sends each message to the next pipe in turn that has room; a pipe at its
 /// high water mark is skipped, and only when every pipe is full does a send fail.

@@ -14,7 +14,7 @@ use std::io::IoSlice;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use crate::error::ProtocolError;
+use crate::ProtocolError;
 
 use super::wire::{
     FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FLAG_RESERVED, LARGE_BODY_THRESHOLD, LONG_HEADER_LEN,
@@ -23,7 +23,7 @@ use super::wire::{
 
 /// One decoded frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Frame {
+pub struct Frame {
     /// The MORE flag: further frames of this message follow.
     pub more: bool,
     /// The COMMAND flag: a command, not message data.
@@ -40,7 +40,7 @@ pub(crate) struct Frame {
 /// unterminated message cannot grow past its frame limit
 /// ([`MAX_FRAMES_PER_MESSAGE`] unless set).
 #[derive(Debug)]
-pub(crate) struct FrameDecoder {
+pub struct FrameDecoder {
     /// Largest message (all frames) accepted; `None` is unlimited.
     max_msg_size: Option<u64>,
     /// Largest command body accepted.
@@ -59,7 +59,7 @@ pub(crate) struct FrameDecoder {
 
 impl FrameDecoder {
     /// A decoder for a connection with the given limits.
-    pub(crate) fn new(max_msg_size: Option<u64>, max_command_size: u64) -> FrameDecoder {
+    pub fn new(max_msg_size: Option<u64>, max_command_size: u64) -> FrameDecoder {
         FrameDecoder {
             max_msg_size,
             // Whatever the configuration, no frame exceeds 2^63-1 octets.
@@ -72,14 +72,14 @@ impl FrameDecoder {
     }
 
     /// The same decoder with another frame count limit per message (at least 1).
-    pub(crate) fn with_max_frames(mut self, max_frames: usize) -> FrameDecoder {
+    pub fn with_max_frames(mut self, max_frames: usize) -> FrameDecoder {
         self.max_frames = max_frames.max(1);
         self
     }
 
     /// Changes the largest command body accepted (the handshake takes a
     /// smaller one than the traffic that follows).
-    pub(crate) fn set_max_command_size(&mut self, max_command_size: u64) {
+    pub fn set_max_command_size(&mut self, max_command_size: u64) {
         self.max_command_size = max_command_size.min(MAX_FRAME_BODY);
     }
 
@@ -87,7 +87,7 @@ impl FrameDecoder {
     /// has been checked but its body is incomplete, else 0. The size already
     /// passed every limit; a reader still reserves only a bounded part of it
     /// at a time, so a claimed length never reserves memory by itself.
-    pub(crate) fn awaiting(&self) -> usize {
+    pub fn awaiting(&self) -> usize {
         self.awaiting
     }
 
@@ -96,7 +96,7 @@ impl FrameDecoder {
     /// `Ok(None)` means "need more bytes": `input` is left untouched. A size
     /// that breaks a limit is an error as soon as the size field is in, without
     /// waiting for the body. Never reserves memory by a claimed length.
-    pub(crate) fn decode(&mut self, input: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+    pub fn decode(&mut self, input: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
         let Some(&flags) = input.first() else {
             return Ok(None);
         };
@@ -203,7 +203,7 @@ const STAGING_CAPACITY: usize = 8 * 1024;
 /// `IoSlice`s for one vectored write; [`Encoder::advance`] consumes what was
 /// written, partial writes included.
 #[derive(Debug)]
-pub(crate) struct Encoder {
+pub struct Encoder {
     /// Frozen chunks, transmitted before `staging`.
     chunks: VecDeque<Bytes>,
     /// Coalesced small writes, transmitted after every chunk.
@@ -220,7 +220,7 @@ impl Default for Encoder {
 
 impl Encoder {
     /// An empty queue.
-    pub(crate) fn new() -> Encoder {
+    pub fn new() -> Encoder {
         Encoder {
             chunks: VecDeque::new(),
             // Allocated on first use: an idle connection (and a REQ/REP
@@ -231,7 +231,7 @@ impl Encoder {
     }
 
     /// Queues raw bytes (the greeting).
-    pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
+    pub fn push_raw(&mut self, bytes: &[u8]) {
         self.make_room();
         self.staging.extend_from_slice(bytes);
         self.pending += bytes.len();
@@ -239,7 +239,7 @@ impl Encoder {
 
     /// Queues one message frame; `more` sets the MORE flag. A body of
     /// [`LARGE_BODY_THRESHOLD`] bytes or more is queued without copying.
-    pub(crate) fn push_frame(&mut self, more: bool, body: &Bytes) {
+    pub fn push_frame(&mut self, more: bool, body: &Bytes) {
         let flags = if more { FLAG_MORE } else { 0 };
         self.put_header(flags, body.len());
         if body.len() >= LARGE_BODY_THRESHOLD {
@@ -255,7 +255,7 @@ impl Encoder {
 
     /// Queues one command frame: `name` (at most 255 octets) then the
     /// concatenation of `data`.
-    pub(crate) fn push_command(&mut self, name: &[u8], data: &[&[u8]]) {
+    pub fn push_command(&mut self, name: &[u8], data: &[&[u8]]) {
         debug_assert!(!name.is_empty() && name.len() <= MAX_SHORT_BODY);
         let name_len = u8::try_from(name.len()).unwrap_or(u8::MAX);
         let name = &name[..usize::from(name_len)];
@@ -295,7 +295,7 @@ impl Encoder {
     /// Moves everything `earlier` holds in front of what this queue holds,
     /// without copying (its staged bytes become one chunk), leaving it
     /// empty: bytes encoded elsewhere that must reach the wire first.
-    pub(crate) fn prepend(&mut self, earlier: &mut Encoder) {
+    pub fn prepend(&mut self, earlier: &mut Encoder) {
         if earlier.pending == 0 {
             return;
         }
@@ -310,13 +310,13 @@ impl Encoder {
     }
 
     /// Bytes queued for transmission.
-    pub(crate) fn pending(&self) -> usize {
+    pub fn pending(&self) -> usize {
         self.pending
     }
 
     /// Fills `dst` with the queued bytes in order, one slice per chunk and one
     /// for the staging buffer; returns how many slices it filled.
-    pub(crate) fn slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+    pub fn slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let parts = self
             .chunks
             .iter()
@@ -331,9 +331,33 @@ impl Encoder {
         filled
     }
 
+    /// Moves every pending byte to the end of `out` (a copy, for tests and
+    /// tools; a transport writes [`slices`](Self::slices) instead).
+    ///
+    /// ```
+    /// use zmio_proto::Encoder;
+    /// let mut enc = Encoder::new();
+    /// enc.push_frame(false, &bytes::Bytes::from_static(b"hi"));
+    /// let mut out = bytes::BytesMut::new();
+    /// enc.drain_into(&mut out);
+    /// assert_eq!(&out[..], b"\x00\x02hi");
+    /// ```
+    pub fn drain_into(&mut self, out: &mut BytesMut) {
+        while self.pending() > 0 {
+            let mut slices = [IoSlice::new(&[]); 16];
+            let n = self.slices(&mut slices);
+            let mut written = 0;
+            for slice in &slices[..n] {
+                out.extend_from_slice(slice);
+                written += slice.len();
+            }
+            self.advance(written);
+        }
+    }
+
     /// Drops the first `n` queued bytes (they were written). `n` may end in
     /// the middle of a chunk or of the staging buffer.
-    pub(crate) fn advance(&mut self, n: usize) {
+    pub fn advance(&mut self, n: usize) {
         debug_assert!(n <= self.pending, "advance past the queued bytes");
         let mut n = n.min(self.pending);
         self.pending -= n;

@@ -20,7 +20,7 @@ pub(crate) enum Timer {
 
 impl Timer {
     /// Every timer, in the order a due one is handled.
-    pub(crate) const ALL: [Timer; 4] = [
+    pub const ALL: [Timer; 4] = [
         Timer::Handshake,
         Timer::PingTimeout,
         Timer::PeerTtl,
@@ -36,39 +36,39 @@ pub(crate) struct TimerTable {
 
 impl TimerTable {
     /// Arms `timer` for `at` (replacing any earlier setting).
-    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
+    pub fn set(&mut self, timer: Timer, at: Instant) {
         self.deadlines[timer as usize] = Some(at);
     }
 
     /// Disarms `timer`.
-    pub(crate) fn stop(&mut self, timer: Timer) {
+    pub fn stop(&mut self, timer: Timer) {
         self.deadlines[timer as usize] = None;
     }
 
     /// Disarms every timer.
-    pub(crate) fn stop_all(&mut self) {
+    pub fn stop_all(&mut self) {
         self.deadlines = [None; 4];
     }
 
     /// When `timer` fires, if armed.
-    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
+    pub fn get(&self, timer: Timer) -> Option<Instant> {
         self.deadlines[timer as usize]
     }
 
     /// Whether `timer` is armed and due at `now`.
-    pub(crate) fn is_due(&self, timer: Timer, now: Instant) -> bool {
+    pub fn is_due(&self, timer: Timer, now: Instant) -> bool {
         self.get(timer).is_some_and(|at| at <= now)
     }
 
     /// The earliest armed deadline.
-    pub(crate) fn next(&self) -> Option<Instant> {
+    pub fn next(&self) -> Option<Instant> {
         self.deadlines.iter().flatten().min().copied()
     }
 }
 
 /// Timing settings of a connection (libzmq's option names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Timing {
+pub struct Timing {
     /// ZMQ_HANDSHAKE_IVL: the handshake must complete within this; `None` = no limit.
     pub handshake_ivl: Option<Duration>,
     /// ZMQ_HEARTBEAT_IVL: send a PING this often; `None` = no heartbeats.
@@ -94,8 +94,11 @@ impl Default for Timing {
 
 impl Timing {
     /// No timers at all (the handshake may take forever, no heartbeats).
-    #[cfg(any(test, feature = "bench-internals"))]
-    pub(crate) const NONE: Timing = Timing {
+    ///
+    /// ```
+    /// assert_eq!(zmio_proto::Timing::NONE.ping_timeout(), None);
+    /// ```
+    pub const NONE: Timing = Timing {
         handshake_ivl: None,
         heartbeat_ivl: None,
         heartbeat_timeout: None,
@@ -103,14 +106,14 @@ impl Timing {
     };
 
     /// How long to wait for traffic after sending a PING.
-    pub(crate) fn ping_timeout(&self) -> Option<Duration> {
+    pub fn ping_timeout(&self) -> Option<Duration> {
         self.heartbeat_timeout.or(self.heartbeat_ivl)
     }
 }
 
 /// Why a timer ended a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TimedOut {
+pub enum TimedOut {
     /// The handshake did not complete within the handshake interval.
     Handshake,
     /// Nothing arrived within the heartbeat timeout after our PING.
@@ -121,7 +124,7 @@ pub(crate) enum TimedOut {
 
 impl TimedOut {
     /// A short description for logs.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             TimedOut::Handshake => "handshake timed out",
             TimedOut::Heartbeat => "heartbeat timed out",

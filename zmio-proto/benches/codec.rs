@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the ZMTP codec, without a network: nanoseconds per
 //! frame to encode and to decode one-frame messages of 16 B, 256 B, 4 KiB and
-//! 64 KiB, through the real `zmtp::Connection` (its `FrameDecoder` and
-//! `Encoder`) driven the way `src/engine.rs` drives it.
+//! 64 KiB, through the real `zmio_proto::Connection` (its `FrameDecoder` and
+//! `Encoder`) driven the way zmio's engine drives it.
 //!
 //! - `encode/<size>`: batches of [`POP_BATCH`] messages go through
 //!   `send_message`, then the queued bytes are exposed as `IoSlice`s
@@ -16,7 +16,7 @@
 //!   the kernel's read) is outside the timed region.
 //!
 //! Each criterion iteration is one frame, so the reported time is ns/frame.
-//! Run with `cargo bench --features bench-internals --bench codec`.
+//! Run with `cargo bench -p zmio-proto --bench codec`.
 
 use std::hint::black_box;
 use std::io::IoSlice;
@@ -24,8 +24,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use zmio::bench_internals::FrameCodec;
-use zmio::{Msg, SocketKind};
+use zmio_proto::{Connection, ConnectionConfig, Event, Msg, SocketKind};
 
 /// Message sizes measured (the same as the side-by-side harness).
 const SIZES: [usize; 4] = [16, 256, 4096, 65536];
@@ -49,11 +48,64 @@ const MEASUREMENT: Duration = Duration::from_millis(2500);
 
 /// A connection past its handshake; `ours` is the side measured.
 fn codec(ours: SocketKind, peer: SocketKind) -> FrameCodec {
-    FrameCodec::new(ours, peer).expect("in-memory ZMTP handshake")
+    FrameCodec::new(ours, peer)
 }
 
 /// Consumes everything queued, as vectored writes that each take all the
 /// slices offered.
+/// Our side of a connection past its NULL handshake with a `peer`, done in
+/// memory; the clock never moves (no timers are armed).
+struct FrameCodec {
+    conn: Connection,
+    now: Instant,
+}
+
+impl FrameCodec {
+    fn new(ours: SocketKind, peer: SocketKind) -> FrameCodec {
+        let now = Instant::now();
+        let mut a = Connection::new(ConnectionConfig::new(ours), now);
+        let mut b = Connection::new(ConnectionConfig::new(peer), now);
+        let (mut a_in, mut b_in) = (BytesMut::new(), BytesMut::new());
+        for _ in 0..4 {
+            a.drain_transmit(&mut b_in);
+            b.drain_transmit(&mut a_in);
+            a.handle_input(&mut a_in, now).expect("handshake");
+            b.handle_input(&mut b_in, now).expect("handshake");
+        }
+        assert!(a.is_ready() && a_in.is_empty() && a.pending_transmit() == 0);
+        while a.poll_event().is_some() {}
+        FrameCodec { conn: a, now }
+    }
+
+    fn send(&mut self, msg: Msg) {
+        self.conn.send_message(msg);
+    }
+
+    fn pending_transmit(&self) -> usize {
+        self.conn.pending_transmit()
+    }
+
+    fn transmit_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        self.conn.transmit_slices(dst)
+    }
+
+    fn advance_transmit(&mut self, n: usize) {
+        self.conn.advance_transmit(n);
+    }
+
+    fn handle_input(&mut self, input: &mut BytesMut) -> Result<(), zmio_proto::ProtocolError> {
+        self.conn.handle_input(input, self.now)
+    }
+
+    fn poll_message(&mut self) -> Option<Msg> {
+        loop {
+            if let Event::Message(msg) = self.conn.poll_event()? {
+                return Some(msg);
+            }
+        }
+    }
+}
+
 fn write_all(codec: &mut FrameCodec) {
     while codec.pending_transmit() > 0 {
         let mut iov = [IoSlice::new(&[]); MAX_IOV];

@@ -10,7 +10,7 @@ use bytes::Bytes;
 /// subscriber) copies no payload.
 ///
 /// ```
-/// use zmio::Msg;
+/// use zmio_proto::Msg;
 /// let mut msg = Msg::from("header");
 /// msg.push_back("body");
 /// assert_eq!(msg.frame_count(), 2);
@@ -89,7 +89,7 @@ impl Msg {
 
     /// The only frame, if the message has exactly one (subscriptions are
     /// one-frame messages `0x01|0x00 + topic`).
-    pub(crate) fn single_frame(&self) -> Option<&Bytes> {
+    pub fn single_frame(&self) -> Option<&Bytes> {
         self.rest.is_empty().then_some(&self.first)
     }
 }

@@ -1,4 +1,5 @@
-//! The socket types of ZMTP and which may talk to which (RFC 23 and RFC 28-31).
+//! The socket types of ZMTP, which may talk to which (RFC 23 and RFC 28-31),
+//! and the facts about each that the wire protocol needs.
 
 use std::fmt;
 
@@ -31,6 +32,25 @@ pub enum SocketKind {
 }
 
 impl SocketKind {
+    /// Every socket type, in the order of RFC 23's list.
+    ///
+    /// ```
+    /// assert_eq!(zmio_proto::SocketKind::ALL.len(), 11);
+    /// ```
+    pub const ALL: [SocketKind; 11] = [
+        SocketKind::Pair,
+        SocketKind::Pub,
+        SocketKind::Sub,
+        SocketKind::Req,
+        SocketKind::Rep,
+        SocketKind::Dealer,
+        SocketKind::Router,
+        SocketKind::Pull,
+        SocketKind::Push,
+        SocketKind::XPub,
+        SocketKind::XSub,
+    ];
+
     /// The name used on the wire (`"PUSH"`, `"XPUB"`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,7 +109,7 @@ impl SocketKind {
 
     /// Whether READY carries an `Identity` property for this kind (libzmq
     /// sends it for the kinds whose peers may route by it).
-    pub(crate) fn sends_identity(self) -> bool {
+    pub fn sends_identity(self) -> bool {
         matches!(
             self,
             SocketKind::Req | SocketKind::Dealer | SocketKind::Router
@@ -97,18 +117,12 @@ impl SocketKind {
     }
 
     /// Whether this kind sends subscriptions upstream (SUB, XSUB).
-    pub(crate) fn is_subscriber(self) -> bool {
+    pub fn is_subscriber(self) -> bool {
         matches!(self, SocketKind::Sub | SocketKind::XSub)
     }
 
-    /// Whether this kind moves a lost peer's queued messages to live peers
-    /// (PUSH, DEALER).
-    pub(crate) fn reroutes_lost_peers(self) -> bool {
-        matches!(self, SocketKind::Push | SocketKind::Dealer)
-    }
-
     /// Whether this kind receives subscriptions (PUB, XPUB).
-    pub(crate) fn is_publisher(self) -> bool {
+    pub fn is_publisher(self) -> bool {
         matches!(self, SocketKind::Pub | SocketKind::XPub)
     }
 }
@@ -123,9 +137,7 @@ impl fmt::Display for SocketKind {
 mod tests {
     use super::SocketKind::{self, *};
 
-    const ALL: [SocketKind; 11] = [
-        Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub,
-    ];
+    const ALL: [SocketKind; 11] = SocketKind::ALL;
 
     #[test]
     fn compatibility_is_symmetric() {

@@ -10,7 +10,7 @@
 //! filler    = 31%x00
 //! ```
 
-use crate::error::ProtocolError;
+use crate::ProtocolError;
 
 use super::wire::{
     AS_SERVER_OFFSET, GREETING_LEN, MECHANISM_LEN, MECHANISM_OFFSET, SIGNATURE_END,
@@ -18,12 +18,12 @@ use super::wire::{
 };
 
 /// A mechanism name as it sits in the greeting: ASCII, null padded to 20 octets.
-pub(crate) type MechanismName = [u8; MECHANISM_LEN];
+pub type MechanismName = [u8; MECHANISM_LEN];
 
 /// Pads `name` with nulls to the greeting's 20-octet mechanism field.
 ///
 /// Panics at compile time (it is used in consts) if `name` is longer than 20.
-pub(crate) const fn mechanism_name(name: &str) -> MechanismName {
+pub const fn mechanism_name(name: &str) -> MechanismName {
     let bytes = name.as_bytes();
     assert!(bytes.len() <= MECHANISM_LEN, "mechanism name too long");
     let mut out = [0u8; MECHANISM_LEN];
@@ -37,7 +37,7 @@ pub(crate) const fn mechanism_name(name: &str) -> MechanismName {
 
 /// Our greeting: signature with zero padding, version 3.1, `mechanism`,
 /// `as_server`, zero filler.
-pub(crate) fn encode(mechanism: &MechanismName, as_server: bool) -> [u8; GREETING_LEN] {
+pub fn encode(mechanism: &MechanismName, as_server: bool) -> [u8; GREETING_LEN] {
     let mut g = [0u8; GREETING_LEN];
     g[SIGNATURE_START] = 0xFF;
     g[SIGNATURE_END] = 0x7F;
@@ -50,7 +50,7 @@ pub(crate) fn encode(mechanism: &MechanismName, as_server: bool) -> [u8; GREETIN
 
 /// What we keep of a valid peer greeting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct PeerGreeting {
+pub struct PeerGreeting {
     /// The peer's minor version: 0 for ZMTP 3.0, 1 or above for 3.1 semantics.
     pub minor: u8,
     /// The peer's as-server octet (no significance for NULL).
@@ -63,7 +63,7 @@ pub(crate) struct PeerGreeting {
 /// Returns `Ok(None)` while every octet seen so far is acceptable but the
 /// greeting is incomplete, `Ok(Some(_))` once all 64 octets are in and valid.
 /// The caller consumes exactly [`GREETING_LEN`] bytes on `Some`.
-pub(crate) fn check(
+pub fn check(
     buf: &[u8],
     ours: &MechanismName,
     ours_display: &'static str,

@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 
-use crate::error::ProtocolError;
+use crate::ProtocolError;
 
 use super::frame::Encoder;
 use super::metadata::{self, Properties};
@@ -18,7 +18,7 @@ use super::wire::MAX_PING_CONTEXT;
 
 /// A command body split into its name and data (zero copy).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RawCommand {
+pub struct RawCommand {
     /// The command name (`READY`, `PING`, ...).
     pub name: Bytes,
     /// Everything after the name.
@@ -27,7 +27,7 @@ pub(crate) struct RawCommand {
 
 impl RawCommand {
     /// Splits a command frame's body.
-    pub(crate) fn parse(body: Bytes) -> Result<RawCommand, ProtocolError> {
+    pub fn parse(body: Bytes) -> Result<RawCommand, ProtocolError> {
         // "command-name = short-size 1*255command-name-char": the name-size
         // octet and the name lie inside the body, and the name is not empty.
         let Some(&name_len) = body.first() else {
@@ -49,7 +49,7 @@ impl RawCommand {
     }
 
     /// The name, lossily decoded, for errors and logs.
-    pub(crate) fn display_name(&self) -> String {
+    pub fn display_name(&self) -> String {
         String::from_utf8_lossy(&self.name).into_owned()
     }
 }
@@ -60,7 +60,7 @@ impl RawCommand {
 /// ready = command-size %d5 "READY" metadata
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Ready {
+pub struct Ready {
     /// The `Socket-Type` property, as sent (not yet checked against the known
     /// names: an unknown one is an incompatibility, reported by the caller).
     pub socket_type: Bytes,
@@ -70,12 +70,12 @@ pub(crate) struct Ready {
 
 impl Ready {
     /// Command name.
-    pub(crate) const NAME: &'static [u8] = b"READY";
+    pub const NAME: &'static [u8] = b"READY";
     const SOCKET_TYPE: &'static str = "Socket-Type";
     const IDENTITY: &'static str = "Identity";
 
     /// Decodes READY's metadata.
-    pub(crate) fn decode(data: &Bytes) -> Result<Ready, ProtocolError> {
+    pub fn decode(data: &Bytes) -> Result<Ready, ProtocolError> {
         let mut socket_type: Option<Bytes> = None;
         let mut identity: Option<Bytes> = None;
         for property in Properties::new(data) {
@@ -115,7 +115,7 @@ impl Ready {
     }
 
     /// Queues READY.
-    pub(crate) fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut Encoder) {
         let mut props: Vec<(&str, &[u8])> = vec![(Self::SOCKET_TYPE, &self.socket_type)];
         if let Some(id) = &self.identity {
             props.push((Self::IDENTITY, id));
@@ -131,17 +131,17 @@ impl Ready {
 /// error-reason = short-size 0*255VCHAR
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Error {
+pub struct Error {
     /// The reason, as sent.
     pub reason: Bytes,
 }
 
 impl Error {
     /// Command name.
-    pub(crate) const NAME: &'static [u8] = b"ERROR";
+    pub const NAME: &'static [u8] = b"ERROR";
 
     /// Decodes the reason.
-    pub(crate) fn decode(data: &Bytes) -> Result<Error, ProtocolError> {
+    pub fn decode(data: &Bytes) -> Result<Error, ProtocolError> {
         // error-reason = short-size 0*255VCHAR: the size octet is there and
         // the reason fits in the command.
         let Some(&len) = data.first() else {
@@ -161,13 +161,13 @@ impl Error {
     }
 
     /// Queues ERROR; a reason over 255 octets is truncated.
-    pub(crate) fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut Encoder) {
         let reason = &self.reason[..self.reason.len().min(255)];
         enc.push_command(Self::NAME, &[&[reason.len() as u8], reason]);
     }
 
     /// The reason, lossily decoded.
-    pub(crate) fn reason_lossy(&self) -> String {
+    pub fn reason_lossy(&self) -> String {
         String::from_utf8_lossy(&self.reason).into_owned()
     }
 }
@@ -180,7 +180,7 @@ impl Error {
 /// ping-context = 0*16OCTET
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Ping {
+pub struct Ping {
     /// Time to live in tenths of seconds (0: none).
     pub ttl: u16,
     /// The context to echo, at most 16 octets.
@@ -189,11 +189,11 @@ pub(crate) struct Ping {
 
 impl Ping {
     /// Command name.
-    pub(crate) const NAME: &'static [u8] = b"PING";
+    pub const NAME: &'static [u8] = b"PING";
 
     /// Decodes a PING. A context over 16 octets is cut to 16, so that the
     /// PONG we echo obeys "MUST not exceed 16 octets".
-    pub(crate) fn decode(data: &Bytes) -> Result<Ping, ProtocolError> {
+    pub fn decode(data: &Bytes) -> Result<Ping, ProtocolError> {
         // ping-ttl = 2OCTET: the TTL is mandatory.
         let Some(ttl) = data.get(..2) else {
             return Err(ProtocolError::MalformedCommand(
@@ -209,7 +209,7 @@ impl Ping {
     }
 
     /// Queues PING (a context over 16 octets is cut to 16).
-    pub(crate) fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut Encoder) {
         let context = &self.context[..self.context.len().min(MAX_PING_CONTEXT)];
         enc.push_command(Self::NAME, &[&self.ttl.to_be_bytes(), context]);
     }
@@ -221,17 +221,17 @@ impl Ping {
 /// pong = command-size %d4 "PONG" ping-context
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Pong {
+pub struct Pong {
     /// The echoed context.
     pub context: Bytes,
 }
 
 impl Pong {
     /// Command name.
-    pub(crate) const NAME: &'static [u8] = b"PONG";
+    pub const NAME: &'static [u8] = b"PONG";
 
     /// Decodes a PONG (any data is accepted: we never act on it).
-    pub(crate) fn decode(data: &Bytes) -> Pong {
+    pub fn decode(data: &Bytes) -> Pong {
         Pong {
             context: data.clone(),
         }
@@ -240,7 +240,7 @@ impl Pong {
     /// Queues PONG. "When a peer receives a PING command it SHALL respond with
     /// a PONG command that echoes the ping-context, which ... MUST not exceed
     /// 16 octets."
-    pub(crate) fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut Encoder) {
         let context = &self.context[..self.context.len().min(MAX_PING_CONTEXT)];
         enc.push_command(Self::NAME, &[context]);
     }
@@ -253,24 +253,24 @@ impl Pong {
 /// subscription = *OCTET
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Subscribe {
+pub struct Subscribe {
     /// The subscription prefix (may be empty: everything).
     pub topic: Bytes,
 }
 
 impl Subscribe {
     /// Command name.
-    pub(crate) const NAME: &'static [u8] = b"SUBSCRIBE";
+    pub const NAME: &'static [u8] = b"SUBSCRIBE";
 
     /// Decodes a SUBSCRIBE: every octet of the data is the topic.
-    pub(crate) fn decode(data: &Bytes) -> Subscribe {
+    pub fn decode(data: &Bytes) -> Subscribe {
         Subscribe {
             topic: data.clone(),
         }
     }
 
     /// Queues SUBSCRIBE.
-    pub(crate) fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut Encoder) {
         enc.push_command(Self::NAME, &[&self.topic]);
     }
 }
@@ -281,31 +281,31 @@ impl Subscribe {
 /// cancel = command-size %d6 "CANCEL" subscription
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Cancel {
+pub struct Cancel {
     /// The subscription prefix to cancel.
     pub topic: Bytes,
 }
 
 impl Cancel {
     /// Command name.
-    pub(crate) const NAME: &'static [u8] = b"CANCEL";
+    pub const NAME: &'static [u8] = b"CANCEL";
 
     /// Decodes a CANCEL: every octet of the data is the topic.
-    pub(crate) fn decode(data: &Bytes) -> Cancel {
+    pub fn decode(data: &Bytes) -> Cancel {
         Cancel {
             topic: data.clone(),
         }
     }
 
     /// Queues CANCEL.
-    pub(crate) fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut Encoder) {
         enc.push_command(Self::NAME, &[&self.topic]);
     }
 }
 
 /// Any command, decoded by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Command {
+pub enum Command {
     /// READY.
     Ready(Ready),
     /// ERROR.
@@ -324,7 +324,7 @@ pub(crate) enum Command {
 
 impl Command {
     /// Decodes a command by its (case-sensitive) name.
-    pub(crate) fn decode(raw: RawCommand) -> Result<Command, ProtocolError> {
+    pub fn decode(raw: RawCommand) -> Result<Command, ProtocolError> {
         Ok(match &raw.name[..] {
             Ready::NAME => Command::Ready(Ready::decode(&raw.data)?),
             Error::NAME => Command::Error(Error::decode(&raw.data)?),

@@ -8,36 +8,36 @@
 
 use bytes::Bytes;
 
-use crate::error::ProtocolError;
+use crate::ProtocolError;
 
-use super::super::command::{self, RawCommand, Ready};
-use super::super::connection::ConnectionConfig;
-use super::super::connection::PeerInfo;
-use super::super::frame::Encoder;
-use super::super::greeting::{MechanismName, mechanism_name};
 use super::{HandshakeContext, peer_info, unexpected};
+use crate::command::{self, RawCommand, Ready};
+use crate::connection::ConnectionConfig;
+use crate::connection::PeerInfo;
+use crate::frame::Encoder;
+use crate::greeting::{MechanismName, mechanism_name};
 
 /// The NULL handshake after the greetings: our READY is queued and we wait
 /// for the peer's. Consumed by value by [`Null::handle_command`], whose one
 /// successful outcome is the end of the handshake.
 #[derive(Debug)]
-pub(crate) struct Null {
+pub struct Null {
     _waiting_for_ready: (),
 }
 
 impl Null {
     /// The mechanism name in the greeting.
-    pub(crate) const NAME: MechanismName = mechanism_name(Self::DISPLAY);
+    pub const NAME: MechanismName = mechanism_name(Self::DISPLAY);
     /// The mechanism name for errors and logs.
-    pub(crate) const DISPLAY: &'static str = "NULL";
+    pub const DISPLAY: &'static str = "NULL";
     /// "When a peer uses the NULL security mechanism, the as-server field
     /// MUST be zero."
-    pub(crate) const AS_SERVER: bool = false;
+    pub const AS_SERVER: bool = false;
 
     /// Starts the handshake once the greetings are exchanged: queues our
     /// READY with `Socket-Type` and, for the kinds that announce one,
     /// `Identity`. Both sides send READY without waiting, as libzmq does.
-    pub(crate) fn start(config: &ConnectionConfig, enc: &mut Encoder) -> Null {
+    pub fn start(config: &ConnectionConfig, enc: &mut Encoder) -> Null {
         let kind = config.socket_kind;
         Ready {
             socket_type: Bytes::from_static(kind.as_str().as_bytes()),
@@ -50,7 +50,7 @@ impl Null {
     }
 
     /// Handles one command from the peer during the handshake.
-    pub(crate) fn handle_command(
+    pub fn handle_command(
         self,
         raw: RawCommand,
         ctx: HandshakeContext,

@@ -2,67 +2,72 @@
 //! and the limits this implementation enforces on what a peer may send.
 
 /// Frame flag bit 0: more frames of this message follow.
-pub(crate) const FLAG_MORE: u8 = 0x01;
+pub const FLAG_MORE: u8 = 0x01;
 /// Frame flag bit 1: the size field is 8 octets (big-endian) instead of 1.
-pub(crate) const FLAG_LONG: u8 = 0x02;
+pub const FLAG_LONG: u8 = 0x02;
 /// Frame flag bit 2: the frame is a command, not message data.
-pub(crate) const FLAG_COMMAND: u8 = 0x04;
+pub const FLAG_COMMAND: u8 = 0x04;
 /// Frame flag bits 3-7: "reserved for future use and MUST be zero" (RFC 37, Framing).
-pub(crate) const FLAG_RESERVED: u8 = 0xF8;
+pub const FLAG_RESERVED: u8 = 0xF8;
 
 /// Header bytes of a short frame: flags + 1-octet size.
-pub(crate) const SHORT_HEADER_LEN: usize = 2;
+pub const SHORT_HEADER_LEN: usize = 2;
 /// Header bytes of a long frame: flags + 8-octet size.
-pub(crate) const LONG_HEADER_LEN: usize = 9;
+pub const LONG_HEADER_LEN: usize = 9;
 /// Largest body a short frame can carry.
-pub(crate) const MAX_SHORT_BODY: usize = 255;
+pub const MAX_SHORT_BODY: usize = 255;
 /// "A long frame has a body of 0 to 2^63-1 octets" (RFC 37, Framing).
-pub(crate) const MAX_FRAME_BODY: u64 = i64::MAX as u64;
+pub const MAX_FRAME_BODY: u64 = i64::MAX as u64;
 
 /// The greeting is always 64 octets.
-pub(crate) const GREETING_LEN: usize = 64;
+pub const GREETING_LEN: usize = 64;
 /// Offset of the first signature octet (`0xFF`).
-pub(crate) const SIGNATURE_START: usize = 0;
+pub const SIGNATURE_START: usize = 0;
 /// Offset of the last signature octet (`0x7F`; only bit 0 is checked, as libzmq does).
-pub(crate) const SIGNATURE_END: usize = 9;
+pub const SIGNATURE_END: usize = 9;
 /// Offset of the major version octet.
-pub(crate) const VERSION_MAJOR_OFFSET: usize = 10;
+pub const VERSION_MAJOR_OFFSET: usize = 10;
 /// Offset of the minor version octet.
-pub(crate) const VERSION_MINOR_OFFSET: usize = 11;
+pub const VERSION_MINOR_OFFSET: usize = 11;
 /// Offset of the 20-octet, null-padded mechanism name.
-pub(crate) const MECHANISM_OFFSET: usize = 12;
+pub const MECHANISM_OFFSET: usize = 12;
 /// Length of the mechanism field.
-pub(crate) const MECHANISM_LEN: usize = 20;
+pub const MECHANISM_LEN: usize = 20;
 /// Offset of the as-server octet.
-pub(crate) const AS_SERVER_OFFSET: usize = 32;
+pub const AS_SERVER_OFFSET: usize = 32;
 /// The ZMTP major version we speak.
-pub(crate) const VERSION_MAJOR: u8 = 3;
+pub const VERSION_MAJOR: u8 = 3;
 /// The ZMTP minor version we speak (3.1, RFC 37).
-pub(crate) const VERSION_MINOR: u8 = 1;
+pub const VERSION_MINOR: u8 = 1;
 
 /// A message-frame body at least this large is queued for transmission as its
 /// own [`bytes::Bytes`] chunk (zero copy, one more `IoSlice` in the vectored
 /// write); smaller frames are copied into the coalescing staging buffer.
-pub(crate) const LARGE_BODY_THRESHOLD: usize = 2048;
+pub const LARGE_BODY_THRESHOLD: usize = 2048;
 
 /// Command size cap when the socket has no `max_msg_size` (16 MiB). Commands
 /// (READY metadata, SUBSCRIBE topics, PING) are buffered whole before they are
 /// parsed, so a peer must not be able to make us buffer an unbounded one. With a
 /// `max_msg_size`, the cap is that size but never below [`MIN_COMMAND_SIZE`].
-pub(crate) const DEFAULT_MAX_COMMAND_SIZE: u64 = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_COMMAND_SIZE: u64 = 16 * 1024 * 1024;
 
 /// Floor of the command size cap (64 KiB), so a small `max_msg_size` cannot
 /// make an ordinary READY (up to 255-byte identity plus metadata) fail.
-pub(crate) const MIN_COMMAND_SIZE: u64 = 64 * 1024;
+pub const MIN_COMMAND_SIZE: u64 = 64 * 1024;
 
 /// Most frames one message may have, unless configured. Each frame costs a `Bytes` handle even
 /// when empty, so an unterminated message of empty frames would otherwise grow
 /// without bound when `max_msg_size` is unlimited.
-pub(crate) const MAX_FRAMES_PER_MESSAGE: usize = 65_536;
+pub const MAX_FRAMES_PER_MESSAGE: usize = 65_536;
+
+/// Largest handshake metadata (a peer's READY properties) accepted, unless
+/// configured: far above what libzmq sends (a socket type and an identity of
+/// at most 255 bytes), small enough that a handshake costs little memory.
+pub const DEFAULT_MAX_METADATA_SIZE: u64 = 8 * 1024;
 
 /// Most properties a READY command may carry. We keep only `Socket-Type` and
 /// `Identity`, but parsing stops a peer from sending an absurd number.
-pub(crate) const MAX_PROPERTIES: usize = 128;
+pub const MAX_PROPERTIES: usize = 128;
 
 /// "The ping-context ... MUST not exceed 16 octets" (RFC 37, Connection Heartbeating).
-pub(crate) const MAX_PING_CONTEXT: usize = 16;
+pub const MAX_PING_CONTEXT: usize = 16;

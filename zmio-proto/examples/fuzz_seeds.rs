@@ -2,44 +2,47 @@
 //! traffic encoded by zmio's own codec (greetings, READY commands,
 //! messages, commands), so nothing in the corpus is typed by hand.
 //!
-//! `cargo run --example fuzz_seeds --features fuzz-internals -- fuzz/corpus`
+//! `cargo run -p zmio-proto --example fuzz_seeds -- fuzz/corpus`
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use std::time::Instant;
+
 use bytes::{Bytes, BytesMut};
-use zmio::SocketKind;
-use zmio::fuzz_internals::{DecodedFrame, Frames, InputSide, encode_frames};
+use zmio_proto::command::RawCommand;
+use zmio_proto::{Connection, ConnectionConfig, Encoder, Frame, FrameDecoder, SocketKind};
 
-/// Every socket kind, in the order the connection target's selector octet
-/// indexes them (keep in step with `fuzz/fuzz_targets/connection.rs`).
-const KINDS: [SocketKind; 11] = [
-    SocketKind::Pair,
-    SocketKind::Pub,
-    SocketKind::Sub,
-    SocketKind::Req,
-    SocketKind::Rep,
-    SocketKind::Dealer,
-    SocketKind::Router,
-    SocketKind::Pull,
-    SocketKind::Push,
-    SocketKind::XPub,
-    SocketKind::XSub,
-];
+/// Encodes `frames` as zmio sends them; `None` for a command body that
+/// does not split into a name and data.
+fn encode_frames(frames: &[Frame]) -> Option<Vec<u8>> {
+    let mut enc = Encoder::new();
+    for frame in frames {
+        if frame.command {
+            let raw = RawCommand::parse(frame.body.clone()).ok()?;
+            enc.push_command(&raw.name, &[&raw.data]);
+        } else {
+            enc.push_frame(frame.more, &frame.body);
+        }
+    }
+    let mut out = BytesMut::new();
+    enc.drain_into(&mut out);
+    Some(out.to_vec())
+}
 
-fn data(more: bool, body: &[u8]) -> DecodedFrame {
-    DecodedFrame {
+fn data(more: bool, body: &[u8]) -> Frame {
+    Frame {
         more,
         command: false,
         body: Bytes::copy_from_slice(body),
     }
 }
 
-fn command(name: &[u8], payload: &[u8]) -> DecodedFrame {
+fn command(name: &[u8], payload: &[u8]) -> Frame {
     let mut body = vec![name.len() as u8];
     body.extend_from_slice(name);
     body.extend_from_slice(payload);
-    DecodedFrame {
+    Frame {
         more: false,
         command: true,
         body: Bytes::from(body),
@@ -48,7 +51,7 @@ fn command(name: &[u8], payload: &[u8]) -> DecodedFrame {
 
 /// Traffic after the handshake: one-frame, multipart, empty, 255/256-byte
 /// (short/long boundary) and large frames, and the commands of a 3.1 peer.
-fn traffic() -> Vec<Vec<DecodedFrame>> {
+fn traffic() -> Vec<Vec<Frame>> {
     vec![
         vec![data(false, b"hello")],
         vec![data(true, b"id"), data(true, b""), data(false, b"body")],
@@ -66,22 +69,23 @@ fn traffic() -> Vec<Vec<DecodedFrame>> {
 
 /// The greeting and READY a `peer` sends to a socket of kind `ours`.
 fn handshake(ours: SocketKind, peer: SocketKind) -> Vec<u8> {
-    let mut us = InputSide::new(ours, None, 65_536, 8192);
-    let mut them = InputSide::new(peer, None, 65_536, 8192);
-    let mut theirs = them.take_transmit();
-    let mut our_bytes = BytesMut::from(&us.take_transmit()[..]);
+    let now = Instant::now();
+    let mut us = Connection::new(ConnectionConfig::new(ours), now);
+    let mut them = Connection::new(ConnectionConfig::new(peer), now);
+    let mut theirs = BytesMut::new();
+    them.drain_transmit(&mut theirs);
+    let mut our_bytes = BytesMut::new();
+    us.drain_transmit(&mut our_bytes);
     // Our greeting makes the peer queue its READY.
-    let _ = them.handle_input(&mut our_bytes);
-    theirs.extend(them.take_transmit());
-    theirs
+    let _ = them.handle_input(&mut our_bytes, now);
+    them.drain_transmit(&mut theirs);
+    theirs.to_vec()
 }
 
 /// The data of the READY command in `stream` (after the 64-byte greeting).
 fn ready_metadata(stream: &[u8]) -> Option<Bytes> {
     let mut input = BytesMut::from(stream.get(64..)?);
-    let frame = Frames::new(None, 1 << 16, 65_536)
-        .decode(&mut input)
-        .ok()??;
+    let frame = FrameDecoder::new(None, 1 << 16).decode(&mut input).ok()??;
     let name_len = usize::from(*frame.body.first()?);
     Some(frame.body.slice(1 + name_len..))
 }
@@ -122,7 +126,7 @@ fn main() -> std::io::Result<()> {
     ];
     for (ours, peer) in pairs {
         let stream = handshake(ours, peer);
-        let selector = KINDS.iter().position(|k| *k == ours).unwrap_or(0) as u8;
+        let selector = SocketKind::ALL.iter().position(|k| *k == ours).unwrap_or(0) as u8;
         let name = format!("{}-from-{}", ours.as_str(), peer.as_str()).to_lowercase();
         // Connection target: selector octet, chunk size octet (0: all at once), stream.
         let mut seed = vec![selector, 0];

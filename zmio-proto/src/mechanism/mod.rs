@@ -4,10 +4,10 @@
 //! sit beside it, return their next state by value from each command, and
 //! reuse [`peer_info`] and [`unexpected`].
 
-pub(crate) mod null;
+pub mod null;
 
-use crate::error::ProtocolError;
-use crate::socket_types::SocketKind;
+use crate::ProtocolError;
+use crate::SocketKind;
 
 use super::command::{self, RawCommand, Ready};
 use super::connection::PeerInfo;
@@ -15,7 +15,7 @@ use super::frame::Encoder;
 
 /// What a mechanism needs to know about the connection to judge the peer.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct HandshakeContext {
+pub struct HandshakeContext {
     /// Our socket type.
     pub ours: SocketKind,
     /// The peer's ZMTP minor version, from its greeting.
@@ -23,7 +23,7 @@ pub(crate) struct HandshakeContext {
 }
 
 /// The one way to refuse a command the handshake does not allow at this point.
-pub(crate) fn unexpected(raw: &RawCommand) -> ProtocolError {
+pub fn unexpected(raw: &RawCommand) -> ProtocolError {
     ProtocolError::UnexpectedCommand(raw.display_name())
 }
 
@@ -34,7 +34,7 @@ const INVALID_SOCKET_TYPE: &[u8] = b"Invalid socket type";
 /// [`PeerInfo`]. On an unknown or incompatible type, queues an ERROR command
 /// first: "When a peer validates the socket type, it SHOULD handle errors by
 /// returning an ERROR command, and then disconnecting the peer." (RFC 37)
-pub(crate) fn peer_info(
+pub fn peer_info(
     ready: Ready,
     ctx: HandshakeContext,
     enc: &mut Encoder,

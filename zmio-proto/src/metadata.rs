@@ -8,7 +8,7 @@
 //! value     = 4OCTET *OCTET       ; Size in network byte order
 //! ```
 
-use crate::error::ProtocolError;
+use crate::ProtocolError;
 
 use super::wire::MAX_PROPERTIES;
 
@@ -16,21 +16,21 @@ use super::wire::MAX_PROPERTIES;
 const MAX_VALUE_LEN: usize = i32::MAX as usize;
 
 /// One property: `(name, value)`.
-pub(crate) type Property<'a> = (&'a [u8], &'a [u8]);
+pub type Property<'a> = (&'a [u8], &'a [u8]);
 
 /// Iterates over the properties of a metadata block, checking each as it goes.
 ///
 /// Yields `Err` once (then stops) on the first malformed property, and when
 /// the block holds more than [`MAX_PROPERTIES`] properties.
 #[derive(Debug)]
-pub(crate) struct Properties<'a> {
+pub struct Properties<'a> {
     rest: &'a [u8],
     count: usize,
 }
 
 impl<'a> Properties<'a> {
     /// The properties of `metadata`.
-    pub(crate) fn new(metadata: &'a [u8]) -> Properties<'a> {
+    pub fn new(metadata: &'a [u8]) -> Properties<'a> {
         Properties {
             rest: metadata,
             count: 0,
@@ -82,7 +82,7 @@ impl<'a> Iterator for Properties<'a> {
 
 /// Encodes `(name, value)` properties. Names must be 1..=255 octets and
 /// values below 2^31 octets (ours are: socket type names and routing ids).
-pub(crate) fn encode(properties: &[(&str, &[u8])]) -> Vec<u8> {
+pub fn encode(properties: &[(&str, &[u8])]) -> Vec<u8> {
     let len = properties
         .iter()
         .map(|(n, v)| 1 + n.len() + 4 + v.len())
