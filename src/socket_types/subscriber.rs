@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
+use zmio_proto::subscription;
 
 use super::Routing;
 use crate::error::Result;
@@ -20,19 +21,11 @@ pub(crate) struct Sub {
     subscriptions: SubTrie,
 }
 
-/// The wire form of a subscription message: `0x01|0x00 + prefix`.
-pub(super) fn subscription(prefix: &[u8], on: bool) -> Msg {
-    let mut frame = BytesMut::with_capacity(1 + prefix.len());
-    frame.put_u8(u8::from(on));
-    frame.put_slice(prefix);
-    Msg::from(frame.freeze())
-}
-
 /// Queues a subscribe for every prefix of `subscriptions` to `pipe`, whatever
 /// its high water mark says (a new or reconnected peer needs the whole set).
 pub(super) fn send_all_subscriptions(subscriptions: &SubTrie, pipe: &Pipe) {
     for prefix in subscriptions.prefixes() {
-        pipe.push(pipe.out(), subscription(&prefix, true));
+        pipe.push(pipe.out(), subscription::encode(&prefix, true));
     }
 }
 
@@ -72,7 +65,7 @@ impl Routing for Sub {
         if changed {
             for pipe in self.fq.pipes() {
                 // Subscriptions are never dropped for the high water mark.
-                pipe.push(pipe.out(), subscription(prefix, on));
+                pipe.push(pipe.out(), subscription::encode(prefix, on));
             }
         }
         Ok(())

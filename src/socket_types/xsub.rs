@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use zmio_proto::subscription::{self, Subscription};
+
 use super::Routing;
 use super::subscriber::send_all_subscriptions;
 use crate::error::Result;
@@ -41,21 +43,24 @@ impl Routing for XSub {
     }
 
     fn send(&mut self, msg: Msg) -> Result<Option<Msg>> {
-        let subscription = msg
-            .single_frame()
-            .and_then(|frame| frame.split_first().map(|(&b, rest)| (b, rest.to_vec())));
-        match subscription {
-            Some((1, prefix)) => {
+        match subscription::parse(&msg) {
+            Some(Subscription {
+                subscribe: true,
+                prefix,
+            }) => {
                 // Every subscribe goes up, even a repeated one (a verbose
                 // XPUB upstream may want to see it), as libzmq's XSUB.
-                self.subscriptions.add(&prefix);
+                self.subscriptions.add(prefix);
                 for pipe in self.fq.pipes() {
                     // Subscriptions are never dropped for the high water mark.
                     pipe.push(pipe.out(), msg.clone());
                 }
             }
-            Some((0, prefix)) => {
-                if self.subscriptions.remove(&prefix) {
+            Some(Subscription {
+                subscribe: false,
+                prefix,
+            }) => {
+                if self.subscriptions.remove(prefix) {
                     for pipe in self.fq.pipes() {
                         pipe.push(pipe.out(), msg.clone());
                     }

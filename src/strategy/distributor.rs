@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::pipe::{Pipe, PipeId};
 use crate::strategy::sub_trie::SubTrie;
 use zmio_proto::Msg;
+use zmio_proto::subscription::{self, Subscription};
 
 #[derive(Debug)]
 struct Subscriber {
@@ -89,12 +90,7 @@ impl Distributor {
 
     /// Applies one message from a peer: `None` if it is not a subscription.
     fn apply(all: &mut SubTrie, sub: &mut Subscriber, msg: &Msg) -> Option<Applied> {
-        let (&kind, prefix) = msg.single_frame()?.split_first()?;
-        let subscribe = match kind {
-            1 => true,
-            0 => false,
-            _ => return None,
-        };
+        let Subscription { subscribe, prefix } = subscription::parse(msg)?;
         let had = sub.subscriptions.contains(prefix);
         let changed = subscribe != had;
         let mut edge = false;
