@@ -6,13 +6,14 @@ use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::monitor::{DisconnectReason, Timeout};
 use crate::pipe::{Pipe, Pushed};
 use crate::transport::Stream;
 use zmio_proto::Msg;
 use zmio_proto::ProtocolError;
+use zmio_proto::mechanism::AuthReply;
 use zmio_proto::{Connection, ConnectionConfig, Event, PeerInfo, TimedOut};
 
 /// Bytes asked of the kernel per read, at first and at least. The size adapts
@@ -172,13 +173,25 @@ impl Engine {
     ///
     /// Nothing decoded is ever left behind while not paused: reads are
     /// edge-triggered, so nothing would come back for it.
-    fn deliver(&mut self, pipe: Option<&Arc<Pipe>>) -> Option<PeerInfo> {
+    fn deliver(&mut self, pipe: Option<&Arc<Pipe>>) -> Result<Option<PeerInfo>, ProtocolError> {
         let mut ready = None;
         while let Some(event) = self.conn.poll_event() {
             match event {
                 Event::Ready(info) => {
                     ready = Some(info);
                     break;
+                }
+                // No mechanism zmio speaks asks an authenticator yet (NULL
+                // never does); until ZAP is wired in, a peer that would need
+                // one is refused rather than left waiting.
+                Event::Authenticate(_) => {
+                    let reply = AuthReply {
+                        status_code: 500,
+                        status_text: "no authenticator".into(),
+                        user_id: Bytes::new(),
+                    };
+                    self.conn
+                        .handle_auth(reply, &mut self.rbuf, Instant::now())?;
                 }
                 // No pipe yet cannot happen after Ready; a lingering session
                 // with no reader may drop input.
@@ -190,7 +203,7 @@ impl Engine {
             Some(pipe) => pipe.push_batch(pipe.inb(), &mut self.inbox) == Pushed::NowFull,
             None => false,
         };
-        ready
+        Ok(ready)
     }
 
     /// The poller said the peer closed its side (or the socket has an
@@ -212,9 +225,13 @@ impl Engine {
         // One clock read per wake-up: what arrives now arrived "now".
         let mut now = None;
         loop {
-            if let Some(info) = self.deliver(pipe) {
-                self.handshaken = true;
-                return ReadStatus::Ready(info);
+            match self.deliver(pipe) {
+                Ok(Some(info)) => {
+                    self.handshaken = true;
+                    return ReadStatus::Ready(info);
+                }
+                Ok(None) => {}
+                Err(e) => return ReadStatus::Closed(CloseReason::Protocol(e)),
             }
             if self.paused || drained {
                 return ReadStatus::Idle;

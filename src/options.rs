@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use zmio_proto::Timing;
+use zmio_proto::mechanism::Security;
 
 /// A socket's option values; a snapshot travels with each bind/connect, so a
 /// change applies to later endpoints, as in libzmq.
@@ -65,6 +66,9 @@ pub(crate) struct Options {
     pub max_frames_per_msg: usize,
     /// Largest handshake metadata from a peer, in bytes.
     pub max_metadata_size: u64,
+    /// The security mechanism of every connection (ZMQ_MECHANISM); NULL
+    /// until the security options land.
+    pub security: Security,
     /// Most accepted connections per listener still in their handshake; 0 = no limit.
     pub max_pending_handshakes: usize,
 }
@@ -139,6 +143,7 @@ impl Default for Options {
             reconnect_stop: ReconnectStop::NEVER,
             max_frames_per_msg: DEFAULT_MAX_FRAMES_PER_MSG,
             max_metadata_size: DEFAULT_MAX_METADATA_SIZE,
+            security: Security::Null,
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
         }
     }

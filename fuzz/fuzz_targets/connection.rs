@@ -57,6 +57,7 @@ impl InputSide {
             match event {
                 Event::Ready(_) => produced.ready = true,
                 Event::Message(msg) => produced.messages.push(msg.frame_count()),
+                Event::Authenticate(_) => panic!("NULL never asks an authenticator"),
             }
         }
         (produced, result)

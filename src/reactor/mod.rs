@@ -244,6 +244,7 @@ fn connection_config(options: &Options, kind: crate::SocketKind) -> ConnectionCo
         max_frames: options.max_frames_per_msg,
         max_metadata_size: options.max_metadata_size,
         timing: options.timing(),
+        security: options.security.clone(),
     }
 }
 

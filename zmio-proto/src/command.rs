@@ -1,5 +1,5 @@
 //! ZMTP commands: one type per command, each with `decode` (from the command
-//! data, the body after the name) and `encode` (onto an [`Encoder`]).
+//! data, the body after the name) and `encode` (onto any [`FrameSink`](crate::frame::FrameSink)).
 //!
 //! ```text
 //! command-body = command-name command-data
@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use crate::ProtocolError;
 
-use super::frame::Encoder;
+use super::frame::FrameSink;
 use super::metadata::{self, Properties};
 use super::wire::MAX_PING_CONTEXT;
 
@@ -115,7 +115,7 @@ impl Ready {
     }
 
     /// Queues READY.
-    pub fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut impl FrameSink) {
         let mut props: Vec<(&str, &[u8])> = vec![(Self::SOCKET_TYPE, &self.socket_type)];
         if let Some(id) = &self.identity {
             props.push((Self::IDENTITY, id));
@@ -161,7 +161,7 @@ impl Error {
     }
 
     /// Queues ERROR; a reason over 255 octets is truncated.
-    pub fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut impl FrameSink) {
         let reason = &self.reason[..self.reason.len().min(255)];
         enc.push_command(Self::NAME, &[&[reason.len() as u8], reason]);
     }
@@ -209,7 +209,7 @@ impl Ping {
     }
 
     /// Queues PING (a context over 16 octets is cut to 16).
-    pub fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut impl FrameSink) {
         let context = &self.context[..self.context.len().min(MAX_PING_CONTEXT)];
         enc.push_command(Self::NAME, &[&self.ttl.to_be_bytes(), context]);
     }
@@ -240,7 +240,7 @@ impl Pong {
     /// Queues PONG. "When a peer receives a PING command it SHALL respond with
     /// a PONG command that echoes the ping-context, which ... MUST not exceed
     /// 16 octets."
-    pub fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut impl FrameSink) {
         let context = &self.context[..self.context.len().min(MAX_PING_CONTEXT)];
         enc.push_command(Self::NAME, &[context]);
     }
@@ -270,7 +270,7 @@ impl Subscribe {
     }
 
     /// Queues SUBSCRIBE.
-    pub fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut impl FrameSink) {
         enc.push_command(Self::NAME, &[&self.topic]);
     }
 }
@@ -298,7 +298,7 @@ impl Cancel {
     }
 
     /// Queues CANCEL.
-    pub fn encode(&self, enc: &mut Encoder) {
+    pub fn encode(&self, enc: &mut impl FrameSink) {
         enc.push_command(Self::NAME, &[&self.topic]);
     }
 }
@@ -340,6 +340,7 @@ impl Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::Encoder;
     use std::io::IoSlice;
 
     fn encoded(f: impl FnOnce(&mut Encoder)) -> Vec<u8> {

@@ -77,6 +77,17 @@ pub enum ProtocolError {
         /// The peer's announced socket type, lossily decoded.
         theirs: String,
     },
+    /// The authenticator refused the peer (its status text).
+    #[error("authentication failed: {0}")]
+    AuthenticationFailed(String),
+    /// An authenticator's reply came when the connection was not waiting
+    /// for one (a driver error, not the peer's).
+    #[error("an authentication reply came while none was awaited")]
+    UnexpectedAuthReply,
+    /// A frame arrived while the authenticator was deciding about the peer,
+    /// which must wait for our answer.
+    #[error("frame from the peer while its authentication was pending")]
+    FrameDuringAuthentication,
     /// The peer closed the handshake with an ERROR command.
     #[error("peer sent ERROR: {0}")]
     PeerError(String),

@@ -21,6 +21,27 @@ use super::wire::{
     MAX_FRAME_BODY, MAX_FRAMES_PER_MESSAGE, MAX_SHORT_BODY, SHORT_HEADER_LEN,
 };
 
+/// Where encoded frames go: the raw [`Encoder`], or a connection's
+/// [`Transmit`](crate::transmit::Transmit), which passes each frame through
+/// the mechanism's transform first. Commands encode into either.
+pub trait FrameSink {
+    /// Queues one message frame (`more`: further frames of the message follow).
+    fn push_frame(&mut self, more: bool, body: &Bytes);
+    /// Queues one command frame: `name` (at most 255 octets) then the
+    /// concatenation of `data`.
+    fn push_command(&mut self, name: &[u8], data: &[&[u8]]);
+}
+
+impl FrameSink for Encoder {
+    fn push_frame(&mut self, more: bool, body: &Bytes) {
+        Encoder::push_frame(self, more, body);
+    }
+
+    fn push_command(&mut self, name: &[u8], data: &[&[u8]]) {
+        Encoder::push_command(self, name, data);
+    }
+}
+
 /// One decoded frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {

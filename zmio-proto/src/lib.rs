@@ -4,8 +4,9 @@
 //! drives it over mio, and a test drives it over byte queues.
 //!
 //! Modules, bottom up: [`wire`] constants and limits; [`greeting`];
-//! [`frame`] (decoder and transmit queue); [`metadata`] and [`command`]
-//! codecs; [`subscription`] messages; [`mechanism`] handshakes; [`timer`]
+//! [`frame`] (decoder and encoder); [`metadata`] and [`command`] codecs;
+//! [`subscription`] messages; [`mechanism`] handshakes and traffic
+//! transforms; [`transmit`] (the encoder behind the transform); [`timer`]
 //! settings; [`connection`] ties them together. [`SocketKind`] is RFC 23's
 //! socket types and their compatibility matrix; [`Msg`] a multipart
 //! message; [`ProtocolError`] what a peer did wrong.
@@ -57,6 +58,7 @@ mod msg;
 mod socket_type;
 pub mod subscription;
 pub mod timer;
+pub mod transmit;
 pub mod wire;
 
 pub use connection::{Connection, ConnectionConfig, Event, PeerInfo};

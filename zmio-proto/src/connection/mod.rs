@@ -36,10 +36,10 @@ use crate::SocketKind;
 use crate::command::{Cancel, Command, Ping, Pong, RawCommand, Subscribe};
 use crate::frame::{Encoder, Frame, FrameDecoder};
 use crate::greeting::{self, PeerGreeting};
-use crate::mechanism::HandshakeContext;
-use crate::mechanism::null::Null;
+use crate::mechanism::{AuthReply, AuthRequest, Handshake, HandshakeContext, Security, Step};
 use crate::subscription;
 use crate::timer::{TimedOut, Timer, TimerTable, Timing};
+use crate::transmit::Transmit;
 use crate::wire::{
     DEFAULT_MAX_COMMAND_SIZE, DEFAULT_MAX_METADATA_SIZE, GREETING_LEN, MAX_FRAMES_PER_MESSAGE,
     MIN_COMMAND_SIZE,
@@ -60,6 +60,8 @@ pub struct ConnectionConfig {
     pub max_metadata_size: u64,
     /// Handshake limit and heartbeats.
     pub timing: Timing,
+    /// The security mechanism this side speaks (NULL unless set).
+    pub security: Security,
 }
 
 impl ConnectionConfig {
@@ -82,6 +84,7 @@ impl ConnectionConfig {
             max_frames: MAX_FRAMES_PER_MESSAGE,
             max_metadata_size: DEFAULT_MAX_METADATA_SIZE,
             timing: Timing::NONE,
+            security: Security::Null,
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct PeerInfo {
     pub routing_id: Option<Bytes>,
     /// The peer's ZMTP minor version (0 for a 3.0 peer).
     pub minor_version: u8,
+    /// The user id the authenticator attributed the peer to, if one was asked.
+    pub user_id: Option<Bytes>,
 }
 
 /// Output of [`Connection::poll_event`].
@@ -104,6 +109,10 @@ pub enum Event {
     Ready(PeerInfo),
     /// A complete message from the peer.
     Message(Msg),
+    /// The mechanism asks the authenticator (ZAP) about the peer: answer
+    /// with [`Connection::handle_auth`]. Nothing else happens on the
+    /// connection until then.
+    Authenticate(AuthRequest),
 }
 
 /// Where the connection is. Each state is consumed by value in
@@ -115,8 +124,15 @@ enum State {
     Greeting,
     /// Greetings exchanged; the mechanism handshake runs.
     Handshake {
-        /// The NULL mechanism's handshake state.
-        mechanism: Null,
+        /// The mechanism's handshake state.
+        mechanism: Handshake,
+        /// The peer's minor version.
+        peer_minor: u8,
+    },
+    /// The mechanism waits for the authenticator's answer.
+    Authenticating {
+        /// The mechanism's handshake state.
+        mechanism: Handshake,
         /// The peer's minor version.
         peer_minor: u8,
     },
@@ -145,7 +161,10 @@ pub struct Connection {
     config: ConnectionConfig,
     state: State,
     decoder: FrameDecoder,
-    encoder: Encoder,
+    /// Everything we send after the greeting goes through here.
+    transmit: Transmit,
+    /// Applied to every frame received after the handshake.
+    input_transform: crate::mechanism::Transform,
     events: VecDeque<Event>,
     /// The error that ended the connection, returned again on later input.
     error: Option<ProtocolError>,
@@ -183,8 +202,12 @@ impl Connection {
         let max_command_size = config
             .max_msg_size
             .map_or(DEFAULT_MAX_COMMAND_SIZE, |m| m.max(MIN_COMMAND_SIZE));
-        let mut encoder = Encoder::new();
-        encoder.push_raw(&greeting::encode(&Null::NAME, Null::AS_SERVER));
+        let mut transmit = Transmit::default();
+        let security = &config.security;
+        transmit.push_greeting(&greeting::encode(
+            &security.greeting_name(),
+            security.as_server(),
+        ));
         let mut timers = TimerTable::default();
         if let Some(ivl) = config.timing.handshake_ivl {
             timers.set(Timer::Handshake, now + ivl);
@@ -194,7 +217,8 @@ impl Connection {
                 .with_max_frames(config.max_frames),
             config,
             state: State::Greeting,
-            encoder,
+            transmit,
+            input_transform: crate::mechanism::Transform::Identity,
             events: VecDeque::new(),
             error: None,
             timers,
@@ -221,27 +245,21 @@ impl Connection {
             return Err(error.clone());
         }
         let was_ready = self.is_ready();
+        self.run(input, now, was_ready)
+    }
+
+    /// Processes `input` at `now`, then the timers of a connection that
+    /// became ready (`was_ready` is whether it was before).
+    fn run(
+        &mut self,
+        input: &mut BytesMut,
+        now: Instant,
+        was_ready: bool,
+    ) -> Result<(), ProtocolError> {
         self.timers.stop(Timer::PingTimeout);
         self.timers.stop(Timer::PeerTtl);
-        let result = self.process(input);
-        if let Err(error) = &result {
-            log::debug!("ZMTP connection failed: {error}");
-            // A peer over a limit is told why before it is dropped, where
-            // ZMTP has room for an ERROR command: once greetings are
-            // exchanged, and after the handshake only with a 3.1 peer (3.0
-            // has no commands among messages).
-            if let (Some(reason), Some(minor)) = (limit_reason(error), self.peer_minor)
-                && (!self.handshaken || minor >= 1)
-            {
-                crate::command::Error {
-                    reason: Bytes::from_static(reason),
-                }
-                .encode(&mut self.encoder);
-            }
-            self.error = Some(error.clone());
-            self.state = State::Failed;
-            self.timers.stop_all();
-            return result;
+        if let Err(error) = self.process(input) {
+            return self.fail(error);
         }
         if let State::Traffic(traffic) = &mut self.state {
             if !was_ready {
@@ -258,7 +276,29 @@ impl Connection {
                 self.timers.set(Timer::PeerTtl, now + ttl);
             }
         }
-        result
+        Ok(())
+    }
+
+    /// Ends the connection for `error`: an ERROR for a peer over a limit is
+    /// queued, the timers stop, and the error is kept for later calls.
+    fn fail(&mut self, error: ProtocolError) -> Result<(), ProtocolError> {
+        log::debug!("ZMTP connection failed: {error}");
+        // A peer over a limit is told why before it is dropped, where ZMTP
+        // has room for an ERROR command: once greetings are exchanged, and
+        // after the handshake only with a 3.1 peer (3.0 has no commands
+        // among messages).
+        if let (Some(reason), Some(minor)) = (limit_reason(&error), self.peer_minor)
+            && (!self.handshaken || minor >= 1)
+        {
+            crate::command::Error {
+                reason: Bytes::from_static(reason),
+            }
+            .encode(&mut self.transmit);
+        }
+        self.error = Some(error.clone());
+        self.state = State::Failed;
+        self.timers.stop_all();
+        Err(error)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next;
@@ -311,7 +351,7 @@ impl Connection {
                     ttl: timing.heartbeat_ttl_ds,
                     context: Bytes::new(),
                 }
-                .encode(&mut self.encoder);
+                .encode(&mut self.transmit);
                 self.timers.set(Timer::NextPing, now + ivl);
                 // One wait at a time: a later PING does not extend it.
                 if self.timers.get(Timer::PingTimeout).is_none()
@@ -329,8 +369,11 @@ impl Connection {
         loop {
             match std::mem::replace(&mut self.state, State::Failed) {
                 State::Greeting => {
-                    let Some(PeerGreeting { minor, .. }) =
-                        greeting::check(input, &Null::NAME, Null::DISPLAY)?
+                    let Some(PeerGreeting { minor, .. }) = greeting::check(
+                        input,
+                        &self.config.security.greeting_name(),
+                        self.config.security.name(),
+                    )?
                     else {
                         self.state = State::Greeting;
                         return Ok(());
@@ -343,7 +386,7 @@ impl Connection {
                         self.max_command_size
                             .min(self.config.max_metadata_size.saturating_add(READY_OVERHEAD)),
                     );
-                    let mechanism = Null::start(&self.config, &mut self.encoder);
+                    let mechanism = self.config.security.start(&self.config, &mut self.transmit);
                     self.state = State::Handshake {
                         mechanism,
                         peer_minor: minor,
@@ -370,19 +413,32 @@ impl Connection {
                         return Ok(());
                     };
                     self.state = self.handshake_frame(mechanism, peer_minor, frame)?;
-                    if matches!(self.state, State::Traffic(_)) {
-                        self.handshaken = true;
-                        self.decoder.set_max_command_size(self.max_command_size);
-                    }
+                }
+                // The peer must wait for our answer, which waits for the
+                // authenticator: a frame now is a breach, and nothing more
+                // is read until the answer comes (`handle_auth`).
+                State::Authenticating {
+                    mechanism,
+                    peer_minor,
+                } => {
+                    self.state = State::Authenticating {
+                        mechanism,
+                        peer_minor,
+                    };
+                    return match self.decoder.decode(input)? {
+                        Some(_) => Err(ProtocolError::FrameDuringAuthentication),
+                        None => Ok(()),
+                    };
                 }
                 State::Traffic(mut traffic) => {
                     // Hot path: stays here until the input runs dry.
                     let result = loop {
                         match self.decoder.decode(input) {
                             Ok(Some(frame)) => {
-                                if let Err(e) =
-                                    traffic.on_frame(frame, &mut self.encoder, &mut self.events)
-                                {
+                                let result = self.input_transform.decode(frame).and_then(|frame| {
+                                    traffic.on_frame(frame, &mut self.transmit, &mut self.events)
+                                });
+                                if let Err(e) = result {
                                     break Err(e);
                                 }
                             }
@@ -407,7 +463,7 @@ impl Connection {
     /// One frame during the mechanism handshake.
     fn handshake_frame(
         &mut self,
-        mechanism: Null,
+        mechanism: Handshake,
         peer_minor: u8,
         frame: Frame,
     ) -> Result<State, ProtocolError> {
@@ -418,18 +474,98 @@ impl Connection {
             return Err(ProtocolError::MessageBeforeReady);
         }
         let raw = RawCommand::parse(frame.body)?;
-        let ctx = HandshakeContext {
+        let step = mechanism.handle_command(
+            raw,
+            self.handshake_context(peer_minor),
+            &mut self.transmit,
+        )?;
+        Ok(self.step(step, peer_minor))
+    }
+
+    fn handshake_context(&self, peer_minor: u8) -> HandshakeContext {
+        HandshakeContext {
             ours: self.config.socket_kind,
             peer_minor,
+        }
+    }
+
+    /// The state a handshake step leads to.
+    fn step(&mut self, step: Step, peer_minor: u8) -> State {
+        match step {
+            Step::Continue(mechanism) => State::Handshake {
+                mechanism,
+                peer_minor,
+            },
+            Step::Authenticate(mechanism, request) => {
+                self.events.push_back(Event::Authenticate(request));
+                State::Authenticating {
+                    mechanism,
+                    peer_minor,
+                }
+            }
+            Step::Done {
+                peer,
+                output,
+                input,
+            } => {
+                self.transmit.set_transform(output);
+                self.input_transform = input;
+                self.handshaken = true;
+                self.decoder.set_max_command_size(self.max_command_size);
+                self.events.push_back(Event::Ready(peer));
+                State::Traffic(Traffic {
+                    ours: self.config.socket_kind,
+                    peer_minor,
+                    partial: None,
+                    peer_ttl: None,
+                })
+            }
+        }
+    }
+
+    /// The authenticator's answer to the [`Event::Authenticate`] this
+    /// connection reported, at `now`. The handshake goes on (an accepted
+    /// peer) or the connection fails (a refused one: an ERROR is queued for
+    /// it, as RFC 27 asks); input that waited meanwhile is processed, as by
+    /// [`handle_input`](Self::handle_input).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use zmio_proto::mechanism::AuthReply;
+    /// use zmio_proto::{Connection, ConnectionConfig, ProtocolError, SocketKind};
+    /// // A NULL connection never asks: an answer it did not ask for is refused.
+    /// let mut conn = Connection::new(ConnectionConfig::new(SocketKind::Pull), Instant::now());
+    /// let reply = AuthReply { status_code: 200, status_text: "OK".into(), user_id: "u".into() };
+    /// let mut input = bytes::BytesMut::new();
+    /// assert_eq!(
+    ///     conn.handle_auth(reply, &mut input, Instant::now()),
+    ///     Err(ProtocolError::UnexpectedAuthReply)
+    /// );
+    /// ```
+    pub fn handle_auth(
+        &mut self,
+        reply: AuthReply,
+        input: &mut BytesMut,
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
+        if !matches!(self.state, State::Authenticating { .. }) {
+            return Err(ProtocolError::UnexpectedAuthReply);
+        }
+        let State::Authenticating {
+            mechanism,
+            peer_minor,
+        } = std::mem::replace(&mut self.state, State::Failed)
+        else {
+            return Err(ProtocolError::UnexpectedAuthReply);
         };
-        let peer = mechanism.handle_command(raw, ctx, &mut self.encoder)?;
-        self.events.push_back(Event::Ready(peer));
-        Ok(State::Traffic(Traffic {
-            ours: self.config.socket_kind,
-            peer_minor,
-            partial: None,
-            peer_ttl: None,
-        }))
+        let context = self.handshake_context(peer_minor);
+        match mechanism.handle_auth(reply, context, &mut self.transmit) {
+            Ok(step) => {
+                self.state = self.step(step, peer_minor);
+                self.run(input, now, false)
+            }
+            Err(error) => self.fail(error),
+        }
     }
 
     /// How many bytes the input buffer should hold for the next unit to be
@@ -440,7 +576,9 @@ impl Connection {
     pub fn input_wanted(&self) -> usize {
         match self.state {
             State::Greeting => GREETING_LEN,
-            State::Handshake { .. } | State::Traffic(_) => self.decoder.awaiting(),
+            State::Handshake { .. } | State::Authenticating { .. } | State::Traffic(_) => {
+                self.decoder.awaiting()
+            }
             State::Failed => 0,
         }
     }
@@ -473,15 +611,12 @@ impl Connection {
         {
             let topic = frame.slice(1..);
             return if sub.subscribe {
-                Subscribe { topic }.encode(&mut self.encoder)
+                Subscribe { topic }.encode(&mut self.transmit)
             } else {
-                Cancel { topic }.encode(&mut self.encoder)
+                Cancel { topic }.encode(&mut self.transmit)
             };
         }
-        let last = msg.frame_count() - 1;
-        for (i, frame) in msg.frames().enumerate() {
-            self.encoder.push_frame(i < last, frame);
-        }
+        self.transmit.push_message(&msg);
     }
 
     /// Puts bytes encoded elsewhere (message frames a socket began writing
@@ -491,22 +626,22 @@ impl Connection {
     /// yet (the caller holds writing back until it has taken them over).
     pub fn transmit_first(&mut self, encoded: &mut Encoder) {
         debug_assert!(self.is_ready(), "encoded frames before the handshake");
-        self.encoder.prepend(encoded);
+        self.transmit.prepend(encoded);
     }
 
     /// Bytes queued for transmission.
     pub fn pending_transmit(&self) -> usize {
-        self.encoder.pending()
+        self.transmit.pending()
     }
 
     /// Fills `dst` with slices of the pending bytes in order; returns how many it filled.
     pub fn transmit_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        self.encoder.slices(dst)
+        self.transmit.slices(dst)
     }
 
     /// Marks `n` bytes as written (`n <= pending_transmit()`).
     pub fn advance_transmit(&mut self, n: usize) {
-        self.encoder.advance(n);
+        self.transmit.advance(n);
     }
 
     /// Moves every pending byte to the end of `out` (a copy: for tests and
@@ -523,7 +658,7 @@ impl Connection {
     /// assert_eq!(conn.pending_transmit(), 0);
     /// ```
     pub fn drain_transmit(&mut self, out: &mut BytesMut) {
-        self.encoder.drain_into(out);
+        self.transmit.drain_into(out);
     }
 }
 
@@ -532,7 +667,7 @@ impl Traffic {
     fn on_frame(
         &mut self,
         frame: Frame,
-        enc: &mut Encoder,
+        enc: &mut Transmit,
         events: &mut VecDeque<Event>,
     ) -> Result<(), ProtocolError> {
         if frame.command {
@@ -559,7 +694,7 @@ impl Traffic {
     fn on_command(
         &mut self,
         raw: RawCommand,
-        enc: &mut Encoder,
+        enc: &mut Transmit,
         events: &mut VecDeque<Event>,
     ) -> Result<(), ProtocolError> {
         match Command::decode(raw)? {

@@ -8,14 +8,7 @@ use bytes::BufMut;
 use proptest::prelude::*;
 
 fn config(kind: SocketKind) -> ConnectionConfig {
-    ConnectionConfig {
-        socket_kind: kind,
-        routing_id: Bytes::new(),
-        max_msg_size: None,
-        max_frames: 65_536,
-        max_metadata_size: 8192,
-        timing: Timing::NONE,
-    }
+    ConnectionConfig::new(kind)
 }
 
 /// The start of every simulated clock.
@@ -104,7 +97,7 @@ impl Pair {
 /// The bytes a peer of `socket_type` speaking 3.`minor` sends: greeting,
 /// READY, then whatever `then` queues.
 fn peer_stream(minor: u8, socket_type: &'static [u8], then: impl FnOnce(&mut Encoder)) -> Vec<u8> {
-    let mut g = encode_greeting(&Null::NAME, false);
+    let mut g = encode_greeting(&Security::Null.greeting_name(), false);
     g[11] = minor;
     let mut enc = Encoder::new();
     enc.push_raw(&g);
@@ -153,7 +146,7 @@ fn greeting_is_queued_at_once() {
     assert_eq!(c.pending_transmit(), GREETING_LEN);
     assert!(!c.is_ready());
     let g = take_all(&mut c);
-    assert_eq!(g, encode_greeting(&Null::NAME, false));
+    assert_eq!(g, encode_greeting(&Security::Null.greeting_name(), false));
     assert_eq!(c.poll_event(), None);
 }
 
@@ -161,7 +154,11 @@ fn greeting_is_queued_at_once() {
 fn ready_is_sent_after_the_peer_greeting_with_socket_type_only_for_push() {
     let mut c = conn(Push);
     take_all(&mut c);
-    feed(&mut c, &encode_greeting(&Null::NAME, false)).unwrap();
+    feed(
+        &mut c,
+        &encode_greeting(&Security::Null.greeting_name(), false),
+    )
+    .unwrap();
     let want = [
         &b"\x04\x1a\x05READY"[..],
         &metadata::encode(&[("Socket-Type", b"PUSH")]),
@@ -174,7 +171,11 @@ fn ready_is_sent_after_the_peer_greeting_with_socket_type_only_for_push() {
 fn dealer_sends_its_identity_even_when_empty() {
     let mut c = conn(Dealer);
     take_all(&mut c);
-    feed(&mut c, &encode_greeting(&Null::NAME, false)).unwrap();
+    feed(
+        &mut c,
+        &encode_greeting(&Security::Null.greeting_name(), false),
+    )
+    .unwrap();
     let wire = take_all(&mut c);
     let meta = metadata::encode(&[("Socket-Type", b"DEALER"), ("Identity", b"")]);
     assert_eq!(&wire[8..], &meta[..]);
@@ -191,6 +192,7 @@ fn handshake_between_compatible_kinds_then_multipart_messages_flow() {
             socket_kind: k,
             routing_id: None,
             minor_version: 1,
+            user_id: None,
         })
     };
     assert_eq!(events(&mut p.a), vec![ready(Pull)]);
@@ -298,7 +300,7 @@ fn oversized_metadata_is_refused_with_error_before_it_arrives() {
     cfg.max_metadata_size = 100;
     let mut c = Connection::new(cfg, t0());
     take_all(&mut c);
-    let mut bytes = encode_greeting(&Null::NAME, false).to_vec();
+    let mut bytes = encode_greeting(&Security::Null.greeting_name(), false).to_vec();
     // A READY command claiming 1000 bytes; only its header is sent.
     bytes.extend_from_slice(b"\x06\x00\x00\x00\x00\x00\x00\x03\xe8");
     assert_eq!(
@@ -370,7 +372,7 @@ fn too_many_frames_gets_error() {
 
 #[test]
 fn peer_error_during_handshake_is_fatal() {
-    let mut bytes = encode_greeting(&Null::NAME, false).to_vec();
+    let mut bytes = encode_greeting(&Security::Null.greeting_name(), false).to_vec();
     bytes.extend_from_slice(b"\x04\x0b\x05ERROR\x04nope");
     assert_eq!(
         feed(&mut conn(Push), &bytes),
@@ -380,7 +382,7 @@ fn peer_error_during_handshake_is_fatal() {
 
 #[test]
 fn null_handshake_other_commands_before_ready_are_unexpected() {
-    let mut bytes = encode_greeting(&Null::NAME, false).to_vec();
+    let mut bytes = encode_greeting(&Security::Null.greeting_name(), false).to_vec();
     bytes.extend_from_slice(b"\x04\x07\x04PING\x00\x00");
     assert_eq!(
         feed(&mut conn(Push), &bytes),
@@ -390,7 +392,7 @@ fn null_handshake_other_commands_before_ready_are_unexpected() {
 
 #[test]
 fn messages_only_after_handshake_complete() {
-    let mut bytes = encode_greeting(&Null::NAME, false).to_vec();
+    let mut bytes = encode_greeting(&Security::Null.greeting_name(), false).to_vec();
     bytes.extend_from_slice(b"\x00\x02hi");
     assert_eq!(
         feed(&mut conn(Pull), &bytes),
@@ -447,7 +449,8 @@ fn zmtp30_peer_messages_in_the_same_read_as_ready() {
             Event::Ready(PeerInfo {
                 socket_kind: Push,
                 routing_id: None,
-                minor_version: 0
+                minor_version: 0,
+                user_id: None,
             }),
             Event::Message(msg(&[b"x", b"y"]))
         ]
@@ -643,7 +646,12 @@ fn handshake_deadline_fires_before_ready() {
     let mut c = timed(Pull, timing);
     assert_eq!(c.next_timeout(), Some(t0() + ms(500)));
     // The greeting alone does not complete the handshake.
-    feed_at(&mut c, &encode_greeting(&Null::NAME, false), t0() + ms(10)).unwrap();
+    feed_at(
+        &mut c,
+        &encode_greeting(&Security::Null.greeting_name(), false),
+        t0() + ms(10),
+    )
+    .unwrap();
     assert_eq!(c.handle_timeout(t0() + ms(499)), Ok(()));
     assert_eq!(c.handle_timeout(t0() + ms(500)), Err(TimedOut::Handshake));
     assert_eq!(c.next_timeout(), None);
@@ -946,6 +954,7 @@ fn feed_chunked(bytes: &[u8], chunks: &[usize]) {
             match event {
                 Event::Ready(_) => seen_ready = true,
                 Event::Message(_) => assert!(seen_ready, "a message before Ready"),
+                Event::Authenticate(_) => panic!("NULL never asks an authenticator"),
             }
         }
         if let Err(e) = result {
@@ -969,7 +978,7 @@ proptest! {
     ) {
         feed_chunked(&bytes, &chunks);
         // And after a valid greeting, so the frame decoder sees them.
-        let mut with_greeting = encode_greeting(&Null::NAME, false).to_vec();
+        let mut with_greeting = encode_greeting(&Security::Null.greeting_name(), false).to_vec();
         with_greeting.extend_from_slice(&bytes);
         feed_chunked(&with_greeting, &chunks);
         // And after a valid handshake.
