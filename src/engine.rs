@@ -3,14 +3,14 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
 use crate::monitor::{DisconnectReason, Timeout};
-use crate::pipe::{Pipe, Pushed};
-use crate::transport::Stream;
+use crate::pipe::{DirectSend, Pipe, Pushed};
+use crate::transport::{Stream, Writer};
 use zmio_proto::Msg;
 use zmio_proto::ProtocolError;
 use zmio_proto::mechanism::AuthReply;
@@ -82,11 +82,77 @@ pub(crate) enum ReadStatus {
     Closed(CloseReason),
 }
 
+/// What the reactor and, for REQ and REP, the socket's own thread share of
+/// a connection: its protocol state (so every frame, written by either
+/// thread, goes through the one encoder and its mechanism's transform) and
+/// the messages taken from the pipe but not yet encoded. Order on the wire
+/// is kept by the lock alone: the socket writes directly only while nothing
+/// taken from the pipe waits here and the pipe is empty, so its message is
+/// the next one whoever writes it.
+#[derive(Debug)]
+struct Wire {
+    conn: Connection,
+    /// Messages taken from the pipe, waiting to be encoded.
+    outbox: VecDeque<Msg>,
+    /// A second handle on the stream for the socket's direct writes, while
+    /// the direct path is open (never past the connection's end: the socket
+    /// must not keep the connection open).
+    writer: Option<Writer>,
+}
+
+/// The shared [`Wire`] as a pipe's direct path.
+#[derive(Debug)]
+struct SharedWire(Mutex<Wire>);
+
+impl SharedWire {
+    fn lock(&self) -> MutexGuard<'_, Wire> {
+        // Every update leaves the wire consistent between calls; a panic
+        // elsewhere while holding it does not make it unusable.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl DirectSend for SharedWire {
+    fn try_send(&self, msg: Msg, queue_empty: &dyn Fn() -> bool) -> Result<bool, Msg> {
+        // The reactor holds the lock only briefly; never wait for it.
+        let Ok(mut wire) = self.0.try_lock() else {
+            return Err(msg);
+        };
+        let Wire {
+            conn,
+            outbox,
+            writer,
+        } = &mut *wire;
+        let Some(writer) = writer.as_mut() else {
+            return Err(msg);
+        };
+        if !conn.is_ready() || !outbox.is_empty() || !queue_empty() {
+            return Err(msg);
+        }
+        conn.send_message(msg);
+        while conn.pending_transmit() > 0 {
+            let result = {
+                let mut iov = [IoSlice::new(&[]); 16];
+                let n = conn.transmit_slices(&mut iov);
+                writer.write_vectored(&iov[..n])
+            };
+            match result {
+                Ok(written) if written > 0 => conn.advance_transmit(written),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Full, closed or failed: the reactor writes the rest (or
+                // finds the error) from the connection's queue.
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// A connection's I/O state.
 #[derive(Debug)]
 pub(crate) struct Engine {
     stream: Stream,
-    conn: Connection,
+    wire: Arc<SharedWire>,
     rbuf: BytesMut,
     /// A TCP connect is in progress.
     connecting: bool,
@@ -96,8 +162,6 @@ pub(crate) struct Engine {
     peer_closing: bool,
     /// Bytes to ask for in the next read (adapts to what reads return).
     read_chunk: usize,
-    /// Messages taken from the pipe, waiting to be encoded.
-    outbox: VecDeque<Msg>,
     /// Decoded messages on their way to the pipe, handed over in batches;
     /// what the pipe had no room for waits here while reading is paused.
     inbox: VecDeque<Msg>,
@@ -121,14 +185,17 @@ impl Engine {
     ) -> Engine {
         Engine {
             stream,
-            conn: Connection::new(config, now),
+            wire: Arc::new(SharedWire(Mutex::new(Wire {
+                conn: Connection::new(config, now),
+                outbox: VecDeque::new(),
+                writer: None,
+            }))),
             rbuf: BytesMut::new(),
             connecting,
             paused: false,
             peer_closing: false,
             read_chunk: MIN_READ_CHUNK,
             inbox: VecDeque::new(),
-            outbox: VecDeque::new(),
             scheduled: None,
             started: now,
             handshaken: false,
@@ -137,11 +204,6 @@ impl Engine {
 
     pub(crate) fn stream(&mut self) -> &mut Stream {
         &mut self.stream
-    }
-
-    /// The stream, shared.
-    pub(crate) fn stream_ref(&self) -> &Stream {
-        &self.stream
     }
 
     pub(crate) fn is_connecting(&self) -> bool {
@@ -175,7 +237,8 @@ impl Engine {
     /// edge-triggered, so nothing would come back for it.
     fn deliver(&mut self, pipe: Option<&Arc<Pipe>>) -> Result<Option<PeerInfo>, ProtocolError> {
         let mut ready = None;
-        while let Some(event) = self.conn.poll_event() {
+        let mut wire = self.wire.lock();
+        while let Some(event) = wire.conn.poll_event() {
             match event {
                 Event::Ready(info) => {
                     ready = Some(info);
@@ -190,7 +253,7 @@ impl Engine {
                         status_text: "no authenticator".into(),
                         user_id: Bytes::new(),
                     };
-                    self.conn
+                    wire.conn
                         .handle_auth(reply, &mut self.rbuf, Instant::now())?;
                 }
                 // No pipe yet cannot happen after Ready; a lingering session
@@ -199,6 +262,9 @@ impl Engine {
                 Event::Message(_) => {}
             }
         }
+        // The socket is woken by this push and may answer at once through
+        // the direct path: the wire must be free by then.
+        drop(wire);
         self.paused = match pipe {
             Some(pipe) => pipe.push_batch(pipe.inb(), &mut self.inbox) == Pushed::NowFull,
             None => false,
@@ -240,7 +306,7 @@ impl Engine {
             // A large frame whose header is in is read whole into this buffer
             // (a bounded part of it per read), so its body is sliced out
             // without being copied.
-            let frame_rest = self.conn.input_wanted().saturating_sub(start);
+            let frame_rest = self.wire.lock().conn.input_wanted().saturating_sub(start);
             let chunk = frame_rest.clamp(self.read_chunk, MAX_READ_CHUNK);
             self.rbuf.resize(start + chunk, 0);
             let result = self.stream.read(&mut self.rbuf[start..]);
@@ -252,7 +318,8 @@ impl Engine {
                     drained = got < chunk && !self.peer_closing;
                     self.read_chunk = (2 * got).clamp(MIN_READ_CHUNK, MAX_READ_CHUNK);
                     let now = *now.get_or_insert_with(Instant::now);
-                    if let Err(e) = self.conn.handle_input(&mut self.rbuf, now) {
+                    let result = self.wire.lock().conn.handle_input(&mut self.rbuf, now);
+                    if let Err(e) = result {
                         return ReadStatus::Closed(CloseReason::Protocol(e));
                     }
                 }
@@ -273,54 +340,47 @@ impl Engine {
         if self.connecting {
             return Ok(());
         }
-        // The reactor writes now: close the socket's direct path, and send
-        // first what the socket could not finish writing itself. With
-        // nothing to write, the path stays open (the socket is about to
-        // answer, most likely).
-        if let (Some(pipe), true) = (pipe, self.conn.is_ready())
-            && let Some(mut direct) = pipe.direct()
-        {
-            if direct.is_idle()
-                && self.outbox.is_empty()
-                && self.conn.pending_transmit() == 0
-                && pipe.out().len() == 0
-            {
-                return Ok(());
-            }
-            direct.take_unsent(&mut self.conn);
-        }
+        let mut wire = self.wire.lock();
+        let Wire { conn, outbox, .. } = &mut *wire;
         loop {
-            if let (Some(pipe), true) = (pipe, self.conn.is_ready()) {
-                while self.conn.pending_transmit() < TX_HIGH {
-                    if self.outbox.is_empty() {
-                        pipe.take_all(pipe.out(), &mut self.outbox);
+            if let (Some(pipe), true) = (pipe, conn.is_ready()) {
+                while conn.pending_transmit() < TX_HIGH {
+                    if outbox.is_empty() {
+                        pipe.take_all(pipe.out(), outbox);
                     }
-                    let Some(msg) = self.outbox.pop_front() else {
+                    let Some(msg) = outbox.pop_front() else {
                         break;
                     };
-                    self.conn.send_message(msg);
+                    conn.send_message(msg);
                 }
             }
-            if self.conn.pending_transmit() == 0 {
-                // All written and nothing waits: the socket may write its
-                // next message itself.
-                if let Some(pipe) = pipe
-                    && let Some(mut direct) = pipe.direct()
-                {
-                    let idle =
-                        self.conn.is_ready() && self.outbox.is_empty() && pipe.out().len() == 0;
-                    direct.set_idle(idle);
-                }
+            if conn.pending_transmit() == 0 {
                 return Ok(());
             }
             let mut iov = [IoSlice::new(&[]); MAX_IOV];
-            let n = self.conn.transmit_slices(&mut iov);
+            let n = conn.transmit_slices(&mut iov);
             match self.stream.write_vectored(&iov[..n]) {
                 Ok(0) => return Err(CloseReason::PeerClosed),
-                Ok(written) => self.conn.advance_transmit(written),
+                Ok(written) => conn.advance_transmit(written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(CloseReason::Io(e)),
+            }
+        }
+    }
+
+    /// Opens the direct path for a REQ or REP pipe (see [`Wire`]): a second
+    /// handle on the stream, and the wire to write through. `None` if the
+    /// handle cannot be had (messages then all go through the reactor).
+    pub(crate) fn open_direct_path(&mut self) -> Option<Arc<dyn DirectSend>> {
+        match self.stream.writer() {
+            Ok(writer) => {
+                self.wire.lock().writer = Some(writer);
+                Some(self.wire.clone())
+            }
+            Err(e) => {
+                log::debug!("no direct writes on this connection: {e}");
+                None
             }
         }
     }
@@ -329,30 +389,19 @@ impl Engine {
     /// encoded go back to its front, for the next connection (what was
     /// encoded and not written is lost with this one).
     pub(crate) fn return_unsent(&mut self, pipe: &Pipe) {
-        pipe.unshift(pipe.out(), &mut self.outbox);
+        pipe.unshift(pipe.out(), &mut self.wire.lock().outbox);
     }
 
     /// Runs the connection's timers due at `now`. A PING it queues goes out
     /// with the next [`flush`](Self::flush); `Err` ends the connection.
-    pub(crate) fn handle_timeout(
-        &mut self,
-        now: Instant,
-        pipe: Option<&Arc<Pipe>>,
-    ) -> Result<(), CloseReason> {
-        // A REQ/REP may be writing to the stream itself: take over first, so
-        // its unfinished frames go out ahead of the PING, never around it.
-        if self.conn.is_ready()
-            && let Some(pipe) = pipe
-            && let Some(mut direct) = pipe.direct()
-        {
-            direct.take_unsent(&mut self.conn);
-        }
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Result<(), CloseReason> {
+        let mut wire = self.wire.lock();
         // Not reading because the socket's queue is full: the peer's
         // silence proves nothing.
         if self.paused {
-            self.conn.input_paused();
+            wire.conn.input_paused();
         }
-        self.conn.handle_timeout(now).map_err(CloseReason::TimedOut)
+        wire.conn.handle_timeout(now).map_err(CloseReason::TimedOut)
     }
 
     /// When the connection (or its connect) started.
@@ -378,7 +427,7 @@ impl Engine {
     /// has (a later deadline is caught when that entry fires and re-arms),
     /// so busy connections push nothing.
     pub(crate) fn timer_to_schedule(&mut self) -> Option<Instant> {
-        let next = self.conn.next_timeout()?;
+        let next = self.wire.lock().conn.next_timeout()?;
         if self.scheduled.is_some_and(|at| at <= next) {
             return None;
         }
@@ -388,6 +437,15 @@ impl Engine {
 
     /// Whether messages or encoded bytes still wait to be written.
     pub(crate) fn has_pending_output(&self) -> bool {
-        self.conn.pending_transmit() > 0 || !self.outbox.is_empty()
+        let wire = self.wire.lock();
+        wire.conn.pending_transmit() > 0 || !wire.outbox.is_empty()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // A pipe may still hold the wire as its direct path for a moment:
+        // the connection closes with the engine all the same.
+        self.wire.lock().writer = None;
     }
 }

@@ -7,7 +7,6 @@
 //! the reader wakes it once the queue has drained to the low water mark.
 
 use std::collections::VecDeque;
-use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -16,10 +15,8 @@ use bytes::Bytes;
 use crate::options::Options;
 use crate::reactor::ReactorShared;
 use crate::socket::{SocketEvent, SocketShared};
-use crate::transport::{Stream, Writer};
 use zmio_proto::Msg;
 use zmio_proto::SocketKind;
-use zmio_proto::{Connection, Encoder};
 
 /// Identifies a pipe for the life of the process.
 pub(crate) type PipeId = u64;
@@ -202,8 +199,9 @@ pub(crate) struct Pipe {
     /// across reconnects; PUB sends nothing to a peer that is not there).
     peer_up: AtomicBool,
     /// REQ and REP write a message on the socket's own thread when the
-    /// connection has nothing else to send (see [`Direct`]).
-    direct: Option<Mutex<Direct>>,
+    /// connection has nothing else to send (see [`DirectSend`]): the
+    /// connection's direct path while one is up.
+    direct: Option<Mutex<Option<Arc<dyn DirectSend>>>>,
     /// The routing id the peer sent in READY (`None`: it sent none), for
     /// the connection now behind the pipe; set before `handshakes` is bumped.
     peer_routing_id: Mutex<Option<Bytes>>,
@@ -234,45 +232,16 @@ pub(crate) struct InprocLink {
 /// latency. Streams of messages (PUSH, PUB) keep going through the reactor,
 /// which batches them into few writes.
 ///
-/// Order on the wire is kept by `idle`: the reactor sets it, under this
-/// lock, only when it has nothing encoded, nothing taken from the pipe and
-/// the pipe is empty, and clears it before it writes anything; the socket
-/// writes only while it is set and its own queue is empty.
-#[derive(Debug)]
-pub(crate) struct Direct {
-    writer: Option<Writer>,
-    idle: bool,
-    /// What the socket encoded and could not write at once; the reactor
-    /// sends it first.
-    unsent: Encoder,
-}
-
-impl Direct {
-    /// Reactor side: the connection's writer, after a handshake (`None`
-    /// when the connection ends: the socket must not keep it open).
-    fn set_writer(&mut self, writer: Option<Writer>) {
-        self.writer = writer;
-        self.idle = false;
-        self.unsent = Encoder::new();
-    }
-
-    /// Reactor side: about to write; hands over what the socket could not
-    /// finish writing, to go out first.
-    pub(crate) fn take_unsent(&mut self, conn: &mut Connection) {
-        self.idle = false;
-        conn.transmit_first(&mut self.unsent);
-    }
-
-    /// Whether the socket may write directly now.
-    pub(crate) fn is_idle(&self) -> bool {
-        self.idle
-    }
-
-    /// Reactor side: everything is written and nothing waits: the socket
-    /// may write directly until the reactor writes again.
-    pub(crate) fn set_idle(&mut self, idle: bool) {
-        self.idle = idle && self.writer.is_some();
-    }
+/// The I/O layer implements it over the connection itself, so the message
+/// is encoded by the connection's own encoder, through its mechanism's
+/// transform, in order with everything else the connection sends.
+pub(crate) trait DirectSend: Send + Sync + std::fmt::Debug {
+    /// Encodes `msg` and writes it now, if nothing queued earlier waits
+    /// (`queue_empty` says whether the pipe's outbound queue is empty; it
+    /// is asked under the connection's lock). `Err(msg)`: not now, queue it
+    /// in the pipe. `Ok(true)`: written whole; `Ok(false)`: encoded, and the
+    /// reactor must write the rest.
+    fn try_send(&self, msg: Msg, queue_empty: &dyn Fn() -> bool) -> Result<bool, Msg>;
 }
 
 impl Pipe {
@@ -358,13 +327,7 @@ impl Pipe {
             peer_up: AtomicBool::new(false),
             peer_routing_id: Mutex::new(None),
             handshakes: AtomicU64::new(0),
-            direct: direct.then(|| {
-                Mutex::new(Direct {
-                    writer: None,
-                    idle: false,
-                    unsent: Encoder::new(),
-                })
-            }),
+            direct: direct.then(|| Mutex::new(None)),
             inproc,
             immediate,
         })
@@ -459,8 +422,14 @@ impl Pipe {
         }
     }
 
-    /// The direct path's state (REQ and REP only).
-    pub(crate) fn direct(&self) -> Option<MutexGuard<'_, Direct>> {
+    /// Whether this pipe writes directly when it can (REQ and REP over a
+    /// connection): the reactor then opens a direct path for each connection.
+    pub(crate) fn wants_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// The direct path slot (REQ and REP only).
+    fn direct_slot(&self) -> Option<MutexGuard<'_, Option<Arc<dyn DirectSend>>>> {
         self.direct
             .as_ref()
             .map(|d| d.lock().unwrap_or_else(|p| p.into_inner()))
@@ -468,67 +437,44 @@ impl Pipe {
 
     /// Reactor side: a handshake completed on a new connection behind the
     /// pipe. The peer's READY routing id is recorded before any of its
-    /// messages are queued; REQ and REP get a writer on `stream` for their
-    /// direct path.
-    pub(crate) fn connection_up(&self, routing_id: Option<Bytes>, stream: &Stream) {
+    /// messages are queued; REQ and REP get the connection's direct path.
+    pub(crate) fn connection_up(
+        &self,
+        routing_id: Option<Bytes>,
+        direct: Option<Arc<dyn DirectSend>>,
+    ) {
         self.set_peer_routing_id(routing_id);
-        if let Some(mut direct) = self.direct() {
-            match stream.writer() {
-                Ok(writer) => direct.set_writer(Some(writer)),
-                Err(e) => log::debug!("no direct writes on this connection: {e}"),
-            }
+        if let Some(mut slot) = self.direct_slot() {
+            *slot = direct;
         }
         self.set_peer_up(true);
     }
 
-    /// Reactor side: the connection behind the pipe ended. The direct
-    /// path's writer is dropped (the socket must not keep the connection
-    /// open) and a publisher stops sending to this peer.
+    /// Reactor side: the connection behind the pipe ended. The direct path
+    /// is dropped and a publisher stops sending to this peer.
     pub(crate) fn connection_down(&self) {
-        if let Some(mut direct) = self.direct() {
-            direct.set_writer(None);
+        if let Some(mut slot) = self.direct_slot() {
+            *slot = None;
         }
         self.set_peer_up(false);
     }
 
     /// Socket side: writes `msg` to the connection now if the direct path is
-    /// open (see [`Direct`]); hands it back otherwise.
+    /// open and nothing waits ahead of it; hands it back otherwise.
     fn send_direct(&self, msg: Msg) -> Result<(), Msg> {
-        let Some(direct) = &self.direct else {
+        let Some(slot) = &self.direct else {
             return Err(msg);
         };
-        // The reactor holds it only briefly; never wait for it.
-        let Ok(mut direct) = direct.try_lock() else {
+        // The reactor holds it only to swap the path; never wait for it.
+        let Ok(slot) = slot.try_lock() else {
             return Err(msg);
         };
-        if !direct.idle || !self.out.lock().items.is_empty() {
-            return Err(msg);
-        }
-        let Direct { writer, unsent, .. } = &mut *direct;
-        let Some(writer) = writer.as_mut() else {
+        let Some(path) = slot.as_ref() else {
             return Err(msg);
         };
-        let last = msg.frame_count() - 1;
-        for (i, frame) in msg.frames().enumerate() {
-            unsent.push_frame(i < last, frame);
-        }
-        while unsent.pending() > 0 {
-            let result = {
-                let mut iov = [IoSlice::new(&[]); 16];
-                let n = unsent.slices(&mut iov);
-                writer.write_vectored(&iov[..n])
-            };
-            match result {
-                Ok(written) if written > 0 => unsent.advance(written),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                // Full, closed or failed: the reactor sends the rest (or
-                // finds the error) from here on.
-                _ => break,
-            }
-        }
-        if unsent.pending() > 0 {
-            direct.idle = false;
-            drop(direct);
+        let written = path.try_send(msg, &|| self.out.lock().items.is_empty())?;
+        drop(slot);
+        if !written {
             self.reactor.activate(self.id);
         }
         Ok(())

@@ -487,7 +487,7 @@ impl Reactor {
             return;
         };
         engine.timer_fired(at);
-        if let Err(reason) = engine.handle_timeout(now, s.pipe.as_ref()) {
+        if let Err(reason) = engine.handle_timeout(now) {
             let _ = engine.flush(None);
             self.disconnected(token, reason);
             return;
@@ -907,7 +907,7 @@ fn drive_session(
 fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Option<Next> {
     log::debug!("handshake done with a {} peer", info.socket_kind);
     s.emit(|| MonitorEventKind::HandshakeSucceeded);
-    let engine = s.engine.as_ref()?;
+    let engine = s.engine.as_mut()?;
     match &mut s.origin {
         Origin::Accepted {
             listener, pending, ..
@@ -922,7 +922,8 @@ fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Opt
             }
             let pipe = Pipe::with_options(&s.options, s.socket.clone(), ctx.shared.clone());
             ctx.pipes.insert(pipe.id(), token);
-            pipe.connection_up(info.routing_id, engine.stream_ref());
+            let direct = pipe.wants_direct().then(|| engine.open_direct_path());
+            pipe.connection_up(info.routing_id, direct.flatten());
             s.socket.post(SocketEvent::Attach(pipe.clone()));
             s.pipe = Some(pipe);
         }
@@ -933,7 +934,8 @@ fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Opt
         } => {
             *failures = 0;
             if let Some(pipe) = &s.pipe {
-                pipe.connection_up(info.routing_id, engine.stream_ref());
+                let direct = pipe.wants_direct().then(|| engine.open_direct_path());
+                pipe.connection_up(info.routing_id, direct.flatten());
                 if s.socket.kind() == SocketKind::Router {
                     s.socket.post(SocketEvent::Ready(pipe.clone()));
                 }

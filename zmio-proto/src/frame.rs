@@ -313,23 +313,6 @@ impl Encoder {
         }
     }
 
-    /// Moves everything `earlier` holds in front of what this queue holds,
-    /// without copying (its staged bytes become one chunk), leaving it
-    /// empty: bytes encoded elsewhere that must reach the wire first.
-    pub fn prepend(&mut self, earlier: &mut Encoder) {
-        if earlier.pending == 0 {
-            return;
-        }
-        let staged = earlier.staging.split().freeze();
-        if !staged.is_empty() {
-            self.chunks.push_front(staged);
-        }
-        while let Some(chunk) = earlier.chunks.pop_back() {
-            self.chunks.push_front(chunk);
-        }
-        self.pending += std::mem::take(&mut earlier.pending);
-    }
-
     /// Bytes queued for transmission.
     pub fn pending(&self) -> usize {
         self.pending
@@ -418,40 +401,6 @@ mod tests {
             frames.push(f);
         }
         (frames, input)
-    }
-
-    #[test]
-    fn prepend_puts_the_other_queue_first_without_losing_a_byte() {
-        let drain = |enc: &mut Encoder| {
-            let mut out = Vec::new();
-            let mut iov = [IoSlice::new(&[]); 8];
-            let n = enc.slices(&mut iov);
-            for s in &iov[..n] {
-                out.extend_from_slice(s);
-            }
-            enc.advance(out.len());
-            out
-        };
-        let body = Bytes::from(vec![7u8; LARGE_BODY_THRESHOLD]);
-        let encode_earlier = || {
-            let mut earlier = Encoder::new();
-            earlier.push_frame(false, &body);
-            earlier.push_raw(b"tail");
-            earlier
-        };
-        let mut expected = drain(&mut encode_earlier())[3..].to_vec();
-        expected.extend_from_slice(b"later");
-
-        let mut later = Encoder::new();
-        later.push_raw(b"later");
-        let mut earlier = encode_earlier();
-        // Partly written already: only the rest moves.
-        earlier.advance(3);
-        later.prepend(&mut earlier);
-        assert_eq!(earlier.pending(), 0);
-        assert_eq!(later.pending(), expected.len());
-        assert_eq!(drain(&mut later), expected);
-        assert_eq!(later.pending(), 0);
     }
 
     #[test]

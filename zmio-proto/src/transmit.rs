@@ -50,12 +50,6 @@ impl Transmit {
         }
     }
 
-    /// Puts what `earlier` holds in front of everything queued here (bytes
-    /// already transformed and encoded that must reach the wire first).
-    pub fn prepend(&mut self, earlier: &mut Encoder) {
-        self.encoder.prepend(earlier);
-    }
-
     /// Bytes queued.
     pub fn pending(&self) -> usize {
         self.encoder.pending()

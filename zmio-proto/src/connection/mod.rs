@@ -34,7 +34,7 @@ use crate::ProtocolError;
 use crate::SocketKind;
 
 use crate::command::{Cancel, Command, Ping, Pong, RawCommand, Subscribe};
-use crate::frame::{Encoder, Frame, FrameDecoder};
+use crate::frame::{Frame, FrameDecoder};
 use crate::greeting::{self, PeerGreeting};
 use crate::mechanism::{AuthReply, AuthRequest, Handshake, HandshakeContext, Security, Step};
 use crate::subscription;
@@ -617,16 +617,6 @@ impl Connection {
             };
         }
         self.transmit.push_message(&msg);
-    }
-
-    /// Puts bytes encoded elsewhere (message frames a socket began writing
-    /// itself and could not finish) ahead of everything queued here, so
-    /// they complete on the wire before anything else, such as a PONG
-    /// queued meanwhile. None of what is queued here may have been written
-    /// yet (the caller holds writing back until it has taken them over).
-    pub fn transmit_first(&mut self, encoded: &mut Encoder) {
-        debug_assert!(self.is_ready(), "encoded frames before the handshake");
-        self.transmit.prepend(encoded);
     }
 
     /// Bytes queued for transmission.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::command::{Error as ErrorCmd, Ping, Ready};
+use crate::frame::Encoder;
 use crate::greeting::encode as encode_greeting;
 use crate::metadata;
 use crate::wire::LONG_HEADER_LEN;
@@ -470,20 +471,6 @@ fn ping_is_answered_with_pong_echoing_the_context() {
     feed(&mut c, &ping).unwrap();
     assert_eq!(take_all(&mut c), b"\x04\x15\x04PONG0123456789abcdef");
     assert_eq!(events(&mut c), vec![]);
-}
-
-#[test]
-fn frames_a_socket_began_writing_go_out_before_a_pong_queued_meanwhile() {
-    let mut c = ready_conn(Req, b"REP", 1);
-    // The socket wrote its frame's header itself, not the body...
-    let mut unsent = Encoder::new();
-    unsent.push_frame(false, &Bytes::from_static(b"hello"));
-    unsent.advance(2);
-    // ...then a PING arrived and its PONG was queued...
-    feed(&mut c, b"\x04\x08\x04PING\x00\x00x").unwrap();
-    // ...and the rest of the frame must still come first.
-    c.transmit_first(&mut unsent);
-    assert_eq!(take_all(&mut c), b"hello\x04\x06\x04PONGx");
 }
 
 #[test]
