@@ -219,6 +219,17 @@ struct Ctx {
     warnings: RateLimiter<(SocketId, &'static str)>,
 }
 
+impl Ctx {
+    /// Adds a timer entry `after` from `now`. A deadline past what an
+    /// `Instant` can hold (an option set to `Duration::MAX`, say) is never
+    /// reached: no entry, so the wait is forever.
+    fn timer_after(&mut self, now: Instant, after: Duration, kind: TimerKind) {
+        if let Some(at) = now.checked_add(after) {
+            self.timers.push(Reverse((at, kind)));
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Reactor {
     poll: Poll,
@@ -414,10 +425,8 @@ impl Reactor {
             }
         }
         if let (true, Some(linger)) = (lingering, linger) {
-            self.ctx.timers.push(Reverse((
-                Instant::now() + linger,
-                TimerKind::LingerExpired(socket_id),
-            )));
+            self.ctx
+                .timer_after(Instant::now(), linger, TimerKind::LingerExpired(socket_id));
         }
     }
 
@@ -687,10 +696,8 @@ impl Reactor {
                     // mio connects without blocking: in progress until writable.
                     s.emit(|| MonitorEventKind::ConnectDelayed);
                     if let Some(timeout) = s.options.connect_timeout {
-                        self.ctx.timers.push(Reverse((
-                            now + timeout,
-                            TimerKind::ConnectTimeout(token.0, now),
-                        )));
+                        self.ctx
+                            .timer_after(now, timeout, TimerKind::ConnectTimeout(token.0, now));
                     }
                 }
                 if self.register_session(token) {
@@ -814,10 +821,8 @@ impl Reactor {
         match delay {
             Some(delay) => {
                 s.emit(|| MonitorEventKind::ConnectRetried { interval: delay });
-                self.ctx.timers.push(Reverse((
-                    Instant::now() + delay,
-                    TimerKind::Reconnect(token.0),
-                )))
+                self.ctx
+                    .timer_after(Instant::now(), delay, TimerKind::Reconnect(token.0))
             }
             None => {
                 let socket = s.socket.clone();

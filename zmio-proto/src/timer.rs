@@ -40,6 +40,15 @@ impl TimerTable {
         self.deadlines[timer as usize] = Some(at);
     }
 
+    /// Arms `timer` for `after` from `now`; a deadline past what an
+    /// `Instant` can hold (a huge option value) means never: disarmed.
+    pub(crate) fn set_after(&mut self, timer: Timer, now: Instant, after: Duration) {
+        match now.checked_add(after) {
+            Some(at) => self.set(timer, at),
+            None => self.stop(timer),
+        }
+    }
+
     /// Disarms `timer`.
     pub fn stop(&mut self, timer: Timer) {
         self.deadlines[timer as usize] = None;
@@ -159,6 +168,17 @@ mod tests {
         t.stop(Timer::Handshake);
         assert_eq!(t.next(), Some(t0 + ms(90)));
         t.stop_all();
+        assert_eq!(t.next(), None);
+    }
+
+    #[test]
+    fn a_deadline_past_what_an_instant_holds_is_never() {
+        let t0 = Instant::now();
+        let mut t = TimerTable::default();
+        t.set_after(Timer::NextPing, t0, Duration::from_millis(5));
+        assert_eq!(t.get(Timer::NextPing), Some(t0 + Duration::from_millis(5)));
+        t.set_after(Timer::NextPing, t0, Duration::MAX);
+        assert_eq!(t.get(Timer::NextPing), None);
         assert_eq!(t.next(), None);
     }
 }

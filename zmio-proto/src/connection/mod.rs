@@ -210,7 +210,7 @@ impl Connection {
         ));
         let mut timers = TimerTable::default();
         if let Some(ivl) = config.timing.handshake_ivl {
-            timers.set(Timer::Handshake, now + ivl);
+            timers.set_after(Timer::Handshake, now, ivl);
         }
         Connection {
             decoder: FrameDecoder::new(config.max_msg_size, max_command_size)
@@ -265,7 +265,7 @@ impl Connection {
             if !was_ready {
                 self.timers.stop(Timer::Handshake);
                 if let Some(ivl) = self.config.timing.heartbeat_ivl {
-                    self.timers.set(Timer::NextPing, now + ivl);
+                    self.timers.set_after(Timer::NextPing, now, ivl);
                 }
             }
             // "The ping-ttl [...] specifies a time-to-live in tenths of a
@@ -273,7 +273,7 @@ impl Connection {
             // within this time, it SHOULD close the connection."
             if let Some(ttl) = traffic.peer_ttl.take() {
                 let ttl = Duration::from_millis(u64::from(ttl) * 100);
-                self.timers.set(Timer::PeerTtl, now + ttl);
+                self.timers.set_after(Timer::PeerTtl, now, ttl);
             }
         }
         Ok(())
@@ -352,12 +352,12 @@ impl Connection {
                     context: Bytes::new(),
                 }
                 .encode(&mut self.transmit);
-                self.timers.set(Timer::NextPing, now + ivl);
+                self.timers.set_after(Timer::NextPing, now, ivl);
                 // One wait at a time: a later PING does not extend it.
                 if self.timers.get(Timer::PingTimeout).is_none()
                     && let Some(timeout) = timing.ping_timeout()
                 {
-                    self.timers.set(Timer::PingTimeout, now + timeout);
+                    self.timers.set_after(Timer::PingTimeout, now, timeout);
                 }
             }
             _ => self.timers.stop(Timer::NextPing),
