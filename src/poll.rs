@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::ops::{BitAnd, BitOr, BitOrAssign};
 use std::os::fd::RawFd;
 use std::os::unix::net::UnixStream;
@@ -137,8 +137,9 @@ impl Watch for FdSignal {
     fn signal(&self) {
         if !self.pending.swap(true, Ordering::AcqRel) {
             // One byte at most is ever in the pair, so this cannot block;
-            // an error (the reader closed) means nobody listens any more.
-            let _ = (&self.writer).write(&[1]);
+            // an error (the reader closed) means nobody listens any more
+            // (and raises no SIGPIPE).
+            let _ = crate::transport::send_nosignal(&self.writer, &[1]);
         }
     }
 }

@@ -6,12 +6,14 @@
 
 mod common;
 
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use common::PATIENCE;
-use zmio::{Context, Pull, Push, RecvSocketType, Socket};
+use zmio::{Context, MonitorEventKind, Pull, Push, RecvSocketType, Socket};
 
 /// Runs `f` on a thread and fails if it does not finish within `within`
 /// (a hang fails the test instead of hanging it; the thread is left behind).
@@ -170,4 +172,172 @@ fn every_duration_option_takes_its_largest_values() {
             });
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Finding 8: writing to a connection whose peer went away never raises
+// SIGPIPE, even in a process that does not ignore it.
+
+/// Starts this test binary again, running only `test`, with `env` set.
+fn child(test: &str, env: (&str, &str)) -> Command {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1);
+    c
+}
+
+/// Waits for the child's exit, killing it (and failing) after `within`.
+fn wait_child(mut c: std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = c.kill();
+            panic!("child process still running after {within:?}");
+        }
+        // Polling a child's exit: there is no event to wait on with a timeout.
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const SIGPIPE_CHILD_ENV: &str = "ZMIO_RELIABILITY_SIGPIPE";
+
+/// Not a test on its own: the process of
+/// `writing_to_a_vanished_peer_raises_no_sigpipe`. SIGPIPE gets its
+/// default action back (the Rust runtime ignores it), then a PUSH writes to
+/// a raw peer that stops reading (`shutdown(Read)`: every later write
+/// fails with EPIPE) for a while. The process must live to exit 0.
+#[test]
+fn sigpipe_child_process() {
+    let Ok(transport) = std::env::var(SIGPIPE_CHILD_ENV) else {
+        return;
+    };
+    // The default action (terminate), as in a C program that set nothing.
+    let always = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    signal_hook::flag::register_conditional_default(signal_hook::consts::SIGPIPE, always).unwrap();
+
+    let ctx = Context::new().unwrap();
+    let mut push = common::socket::<Push>(&ctx);
+    push.set_linger(Some(Duration::ZERO)).unwrap();
+    let monitor = push.monitor().unwrap();
+    // A raw peer: accepts, sends its greeting and READY as a PULL, reads
+    // the PUSH's handshake, then shuts its reading side.
+    let (endpoint, peer) = raw_pull_peer(&transport);
+    push.connect(&endpoint).unwrap();
+    loop {
+        let event = monitor.recv_timeout(PATIENCE).expect("HandshakeSucceeded");
+        if let MonitorEventKind::HandshakeSucceeded = event.kind {
+            break;
+        }
+    }
+    let peer = peer.join().unwrap();
+    // Keep sending until the write failure ended the connection.
+    let mut n = 0;
+    loop {
+        push.send(format!("m{n}")).unwrap();
+        n += 1;
+        match monitor.try_recv() {
+            Ok(event) if matches!(event.kind, MonitorEventKind::Disconnected { .. }) => break,
+            _ => {}
+        }
+        if n % 100 == 0 {
+            // Sends only queue; let the reactor write in between.
+            thread::yield_now();
+        }
+        assert!(n < 10_000_000, "the connection never failed");
+    }
+    // And a while longer.
+    for i in 0..100 {
+        push.send(format!("after {i}")).unwrap();
+    }
+    drop(peer);
+    drop(push);
+    drop(ctx);
+    println!("survived");
+}
+
+/// A raw ZMTP peer posing as a PULL; the thread returns its connection
+/// once it has read the other side's greeting and READY and shut its
+/// reading side.
+fn raw_pull_peer(transport: &str) -> (String, thread::JoinHandle<Box<dyn Send>>) {
+    fn handshake(s: &mut (impl Read + Write)) {
+        let mut b = vec![0u8; 64];
+        b[0] = 0xFF;
+        b[9] = 0x7F;
+        b[10] = 3;
+        b[11] = 1;
+        b[12..16].copy_from_slice(b"NULL");
+        let mut ready = vec![5u8];
+        ready.extend_from_slice(b"READY");
+        ready.push(11);
+        ready.extend_from_slice(b"Socket-Type");
+        ready.extend_from_slice(&4u32.to_be_bytes());
+        ready.extend_from_slice(b"PULL");
+        b.extend_from_slice(&[0x04, ready.len() as u8]);
+        b.extend_from_slice(&ready);
+        s.write_all(&b).unwrap();
+        // Their greeting (64 bytes) and READY (a short command: 2 + body).
+        let mut greeting = [0u8; 64];
+        s.read_exact(&mut greeting).unwrap();
+        let mut head = [0u8; 2];
+        s.read_exact(&mut head).unwrap();
+        let mut body = vec![0u8; head[1] as usize];
+        s.read_exact(&mut body).unwrap();
+    }
+    if transport == "ipc" {
+        let dir = std::env::temp_dir().join(format!("zmio-sigpipe-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let listener = std::os::unix::net::UnixListener::bind(&dir).unwrap();
+        let endpoint = format!("ipc://{}", dir.display());
+        let t = thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            handshake(&mut s);
+            s.shutdown(std::net::Shutdown::Read).unwrap();
+            let _ = std::fs::remove_file(&dir);
+            Box::new(s) as Box<dyn Send>
+        });
+        (endpoint, t)
+    } else {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+        let t = thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            handshake(&mut s);
+            // Closed with unread data: the kernel answers with a reset,
+            // and writes after it fail with EPIPE.
+            drop(s);
+            Box::new(()) as Box<dyn Send>
+        });
+        (endpoint, t)
+    }
+}
+
+fn sigpipe_case(transport: &str) {
+    let c = child("sigpipe_child_process", (SIGPIPE_CHILD_ENV, transport))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_child(c, PATIENCE * 2);
+    assert!(
+        status.success(),
+        "the process writing over {transport} died: {status:?}"
+    );
+}
+
+#[test]
+fn writing_to_a_vanished_peer_raises_no_sigpipe_ipc() {
+    if std::env::var(SIGPIPE_CHILD_ENV).is_ok() {
+        return;
+    }
+    sigpipe_case("ipc");
+}
+
+#[test]
+fn writing_to_a_vanished_peer_raises_no_sigpipe_tcp() {
+    if std::env::var(SIGPIPE_CHILD_ENV).is_ok() {
+        return;
+    }
+    sigpipe_case("tcp");
 }

@@ -6,10 +6,12 @@ pub(crate) mod ipc;
 pub(crate) mod tcp;
 
 use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::AsFd;
 
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
+use socket2::SockRef;
 
 /// Applies the per-connection options of the stream's transport, once it
 /// is connected.
@@ -62,18 +64,32 @@ impl Read for Stream {
     }
 }
 
+/// Flags for every write to a connection: MSG_NOSIGNAL, so a write to a
+/// connection whose peer went away fails with EPIPE instead of raising
+/// SIGPIPE, whose default action kills the process. A library must not
+/// count on its host ignoring SIGPIPE (Rust binaries do; C, Python and
+/// others' do not). `writev` has no such flag, hence `sendmsg`.
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+
+/// Writes `buf` to the socket `fd` with [`SEND_FLAGS`] (never SIGPIPE).
+pub(crate) fn send_nosignal(fd: &impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    SockRef::from(fd).send_with_flags(buf, SEND_FLAGS)
+}
+
+/// Writes `bufs` to the socket `fd` with [`SEND_FLAGS`].
+fn send_vectored(fd: &impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    SockRef::from(fd).send_vectored_with_flags(bufs, SEND_FLAGS)
+}
+
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
+        self.write_vectored(&[IoSlice::new(buf)])
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.write_vectored(bufs),
-            Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tcp(s) => send_vectored(s, bufs),
+            Stream::Unix(s) => send_vectored(s, bufs),
         }
     }
 
@@ -98,8 +114,8 @@ impl Writer {
     /// Writes from `bufs` as far as the kernel takes it now.
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Writer::Tcp(s) => s.write_vectored(bufs),
-            Writer::Unix(s) => s.write_vectored(bufs),
+            Writer::Tcp(s) => send_vectored(s, bufs),
+            Writer::Unix(s) => send_vectored(s, bufs),
         }
     }
 }
@@ -107,7 +123,6 @@ impl Writer {
 impl Stream {
     /// A [`Writer`] on the same connection.
     pub(crate) fn writer(&self) -> io::Result<Writer> {
-        use std::os::fd::AsFd;
         Ok(match self {
             Stream::Tcp(s) => Writer::Tcp(s.as_fd().try_clone_to_owned()?.into()),
             Stream::Unix(s) => Writer::Unix(s.as_fd().try_clone_to_owned()?.into()),
