@@ -6,7 +6,8 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -340,4 +341,141 @@ fn writing_to_a_vanished_peer_raises_no_sigpipe_tcp() {
         return;
     }
     sigpipe_case("tcp");
+}
+// ---------------------------------------------------------------------------
+// Finding 2: a listener that ran out of descriptors accepts again.
+
+const EMFILE_SERVER_ENV: &str = "ZMIO_RELIABILITY_EMFILE_SERVER";
+/// The server's soft descriptor limit.
+const EMFILE_LIMIT: u64 = 64;
+/// Connections opened: more than the server can hold.
+const EMFILE_CLIENTS: usize = 90;
+/// Of which the first ones are closed once the server hit the limit
+/// (more than it can have accepted, so the rest wait in the backlog).
+const EMFILE_CLOSED: usize = 70;
+
+/// A raw ZMTP 3.1 PUSH: greeting, READY, one message `client <i>`.
+fn push_bytes(i: usize) -> Vec<u8> {
+    let mut b = vec![0u8; 64];
+    b[0] = 0xFF;
+    b[9] = 0x7F;
+    b[10] = 3;
+    b[11] = 1;
+    b[12..16].copy_from_slice(b"NULL");
+    let mut ready = vec![5u8];
+    ready.extend_from_slice(b"READY");
+    ready.push(11);
+    ready.extend_from_slice(b"Socket-Type");
+    ready.extend_from_slice(&4u32.to_be_bytes());
+    ready.extend_from_slice(b"PUSH");
+    b.extend_from_slice(&[0x04, ready.len() as u8]);
+    b.extend_from_slice(&ready);
+    let body = format!("client {i}");
+    b.extend_from_slice(&[0x00, body.len() as u8]);
+    b.extend_from_slice(body.as_bytes());
+    b
+}
+
+/// Not a test on its own: the PULL of
+/// `a_listener_out_of_descriptors_accepts_again`, run in a child process
+/// with a low descriptor limit. Prints `endpoint <e>`, `accept failed`
+/// (once) and `got <message>` lines.
+#[test]
+fn emfile_server_process() {
+    if std::env::var(EMFILE_SERVER_ENV).is_err() {
+        return;
+    }
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    rlimit::setrlimit(rlimit::Resource::NOFILE, EMFILE_LIMIT, hard).unwrap();
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket::<Pull>().unwrap();
+    pull.set_rcvtimeo(Some(Duration::from_secs(30))).unwrap();
+    let monitor = pull.monitor().unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap();
+    println!("endpoint {endpoint}");
+    thread::spawn(move || {
+        for event in monitor {
+            if let MonitorEventKind::AcceptFailed { .. } = event.kind {
+                println!("accept failed");
+            }
+        }
+    });
+    loop {
+        let msg = pull.recv().unwrap();
+        println!("got {}", String::from_utf8_lossy(msg.frame(0).unwrap()));
+    }
+}
+
+#[test]
+fn a_listener_out_of_descriptors_accepts_again() {
+    if std::env::var(EMFILE_SERVER_ENV).is_ok() {
+        return;
+    }
+    let mut server = child("emfile_server_process", (EMFILE_SERVER_ENV, "1"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let stdout = server.stdout.take().unwrap();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            for word in ["endpoint ", "accept failed", "got "] {
+                if let Some(i) = line.find(word) {
+                    let _ = tx.send(line[i..].to_owned());
+                }
+            }
+        }
+    });
+    let result = std::panic::catch_unwind(|| {
+        let next = || rx.recv_timeout(PATIENCE).expect("a line from the server");
+        let endpoint = next();
+        let addr = endpoint
+            .strip_prefix("endpoint tcp://")
+            .unwrap_or_else(|| panic!("unexpected {endpoint:?}"))
+            .to_owned();
+        let mut clients: Vec<TcpStream> = (0..EMFILE_CLIENTS)
+            .map(|i| {
+                let mut s = TcpStream::connect(&addr).unwrap();
+                s.write_all(&push_bytes(i)).unwrap();
+                s
+            })
+            .collect();
+        let mut got = std::collections::HashSet::new();
+        loop {
+            let line = next();
+            if line == "accept failed" {
+                break;
+            }
+            got.insert(line);
+        }
+        // The server holds all it could; free its descriptors.
+        for c in clients.drain(..EMFILE_CLOSED) {
+            drop(c);
+        }
+        // Those that waited in the backlog must get in now, and soon.
+        let want: Vec<String> = (EMFILE_CLOSED..EMFILE_CLIENTS)
+            .map(|i| format!("got client {i}"))
+            .collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !want.iter().all(|w| got.contains(w)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    got.insert(line);
+                }
+                Err(_) => panic!(
+                    "within 10 s, the clients still waiting got {} of {} messages through",
+                    want.iter().filter(|w| got.contains(*w)).count(),
+                    want.len()
+                ),
+            }
+        }
+        drop(clients);
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
 }

@@ -183,6 +183,27 @@ struct Listening {
     listener: Listener,
     endpoint: String,
     options: Arc<Options>,
+    /// Accepting is paused until an `AcceptRetry` timer: the process or
+    /// system ran out of descriptors or memory.
+    backing_off: bool,
+    /// In an episode of such failures (logged once, at its start), until
+    /// an accept succeeds again.
+    exhausted: bool,
+}
+
+/// How long a listener waits before accepting again after running out of
+/// descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM). The refused
+/// connections wait in the backlog; edge-triggered readiness would not
+/// report them again, so the retry is a timer.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Whether an accept error means resources ran out (retry later) rather
+/// than something about the one connection.
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 #[derive(Debug)]
@@ -204,6 +225,8 @@ enum TimerKind {
     Connection(usize),
     /// ZMQ_CONNECT_TIMEOUT of the connect that session started at that time.
     ConnectTimeout(usize, Instant),
+    /// A listener that ran out of descriptors accepts again.
+    AcceptRetry(usize),
 }
 
 /// Reactor state other than the poll and the entries, so a session can be
@@ -326,6 +349,8 @@ impl Reactor {
                     listener,
                     endpoint,
                     options,
+                    backing_off: false,
+                    exhausted: false,
                 }));
                 if let Some(Entry::Listener(l)) = self.entries.get_mut(token)
                     && let Err(e) =
@@ -460,6 +485,13 @@ impl Reactor {
                         self.disconnected(token, CloseReason::ConnectTimedOut);
                     }
                 }
+                TimerKind::AcceptRetry(token) => {
+                    let token = Token(token);
+                    if let Some(Entry::Listener(l)) = self.entries.get_mut(token) {
+                        l.backing_off = false;
+                        self.accept(token);
+                    }
+                }
                 TimerKind::LingerExpired(socket_id) => {
                     let tokens = self.entries.tokens_where(
                         |e| matches!(e, Entry::Session(s) if s.socket_id == socket_id),
@@ -574,10 +606,42 @@ impl Reactor {
             let Some(Entry::Listener(l)) = self.entries.get_mut(token) else {
                 return;
             };
+            if l.backing_off {
+                // The retry timer accepts what waits; never spin on it.
+                return;
+            }
             let (stream, peer) = match l.listener.accept() {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    l.exhausted = false;
+                    accepted
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if out_of_resources(&e) => {
+                    // The connection stays in the backlog; accept it once
+                    // something was freed. Reported once per episode.
+                    l.backing_off = true;
+                    if !std::mem::replace(&mut l.exhausted, true) {
+                        log::warn!(
+                            "accept on {} failed: {e}; retrying every {} ms until it succeeds",
+                            l.endpoint,
+                            ACCEPT_BACKOFF.as_millis()
+                        );
+                        l.socket.monitor.emit(|| MonitorEvent {
+                            endpoint: l.endpoint.clone(),
+                            peer: None,
+                            kind: MonitorEventKind::AcceptFailed {
+                                error: e.to_string(),
+                            },
+                        });
+                    }
+                    self.ctx.timer_after(
+                        Instant::now(),
+                        ACCEPT_BACKOFF,
+                        TimerKind::AcceptRetry(token.0),
+                    );
+                    return;
+                }
                 Err(e) => {
                     warn_limited!(
                         self.ctx.warnings,
