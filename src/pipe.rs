@@ -791,6 +791,11 @@ impl Pipe {
         queue.lock().items.clear();
     }
 
+    /// Keeps only the messages of `queue` that `keep` accepts.
+    pub(crate) fn retain(&self, queue: &Queue, keep: impl FnMut(&Msg) -> bool) {
+        queue.lock().items.retain(keep);
+    }
+
     /// Reactor side: the connection is gone. The socket may still read what
     /// arrived before; it is woken so that it notices.
     pub(crate) fn close(&self) {

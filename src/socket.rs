@@ -1314,9 +1314,10 @@ impl<T: SocketType> Drop for Socket<T> {
         // Waits only until the listeners are closed, so their ports can be
         // bound again at once; lingering goes on in the reactor.
         // A SUB only ever sends subscriptions, which mean nothing once it is
-        // closed: it never lingers (so a SUB whose peer never appeared does
-        // not hold up the context's drop). An XSUB may send data too, so it
-        // lingers like any sender, as in libzmq.
+        // closed: it never lingers, whatever its linger option (so a SUB
+        // whose peer never appeared does not hold up the context's drop).
+        // An XSUB may send data too, which lingers like any sender's; the
+        // reactor drops its subscriptions at close, so they never do.
         let linger = if T::KIND == SocketKind::Sub {
             Some(Duration::ZERO)
         } else {

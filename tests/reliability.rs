@@ -14,7 +14,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::PATIENCE;
-use zmio::{Context, MonitorEventKind, Pull, Push, RecvSocketType, Socket};
+use zmio::{Context, MonitorEventKind, Msg, Pull, Push, RecvSocketType, Socket, XSub};
 
 /// Runs `f` on a thread and fails if it does not finish within `within`
 /// (a hang fails the test instead of hanging it; the thread is left behind).
@@ -478,4 +478,44 @@ fn a_listener_out_of_descriptors_accepts_again() {
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Finding 6: an XSUB (and a SUB) with queued subscriptions and no peer
+// closes at once, whatever its linger.
+
+#[test]
+fn an_xsub_with_a_queued_subscription_and_no_peer_drops_at_once() {
+    for linger in [None, Some(Duration::from_secs(3600))] {
+        finishes_within(
+            Duration::from_secs(5),
+            &format!("dropping the XSUB (linger {linger:?})"),
+            move || {
+                let ctx = Context::new().unwrap();
+                let mut xsub = ctx.socket::<XSub>().unwrap();
+                xsub.set_linger(linger).unwrap();
+                let dead = {
+                    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                    l.local_addr().unwrap()
+                };
+                xsub.connect(&format!("tcp://{dead}")).unwrap();
+                xsub.send(Msg::from(&b"\x01topic"[..])).unwrap();
+                drop(xsub);
+                drop(ctx);
+            },
+        );
+    }
+}
+
+#[test]
+fn a_sub_with_a_user_set_linger_and_no_peer_drops_at_once() {
+    finishes_within(Duration::from_secs(5), "dropping the SUB", || {
+        let ctx = Context::new().unwrap();
+        let mut sub = ctx.socket::<zmio::Sub>().unwrap();
+        sub.set_linger(Some(Duration::from_secs(3600))).unwrap();
+        sub.connect("tcp://127.0.0.1:1").unwrap();
+        sub.subscribe("topic").unwrap();
+        drop(sub);
+        drop(ctx);
+    });
 }

@@ -206,6 +206,11 @@ fn out_of_resources(e: &io::Error) -> bool {
     )
 }
 
+/// A subscribe or cancel as a subscriber sends it.
+fn is_subscription(msg: &zmio_proto::Msg) -> bool {
+    zmio_proto::subscription::parse(msg).is_some()
+}
+
 #[derive(Debug)]
 enum Entry {
     Listener(Listening),
@@ -437,6 +442,14 @@ impl Reactor {
         self.ctx.warnings.forget(|&(id, _)| id == socket_id);
         let mut lingering = false;
         for token in tokens {
+            // Subscriptions mean nothing once the subscriber is closed:
+            // they never linger (an XSUB's other messages do).
+            if let Some(Entry::Session(s)) = self.entries.get_mut(token)
+                && s.socket.kind().is_subscriber()
+                && let Some(pipe) = &s.pipe
+            {
+                pipe.retain(pipe.out(), |msg| !is_subscription(msg));
+            }
             match self.entries.get_mut(token) {
                 Some(Entry::Session(s)) if linger != Some(Duration::ZERO) => {
                     s.lingering = true;
