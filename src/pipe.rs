@@ -208,6 +208,11 @@ pub(crate) struct Pipe {
     /// How many handshakes have completed on this pipe (a connect pipe
     /// lives across reconnects), so ROUTER sees when its peer's id may change.
     handshakes: AtomicU64,
+    /// How many times the peer behind the pipe was reset (a publisher's
+    /// connect pipe whose connection ended: its subscriptions are gone);
+    /// changed under the inbound queue's lock, so each message popped is
+    /// known to come before or after a reset.
+    peer_resets: AtomicU64,
     /// Set for an inproc pipe: no connection, the peer is another socket.
     inproc: Option<InprocLink>,
     /// ZMQ_IMMEDIATE: load balancing passes this pipe by while no
@@ -327,6 +332,7 @@ impl Pipe {
             peer_up: AtomicBool::new(false),
             peer_routing_id: Mutex::new(None),
             handshakes: AtomicU64::new(0),
+            peer_resets: AtomicU64::new(0),
             direct: direct.then(|| Mutex::new(None)),
             inproc,
             immediate,
@@ -767,9 +773,17 @@ impl Pipe {
 
     /// Reader side: take one message; an empty queue marks the reader idle, and
     /// draining to the low water mark wakes a blocked writer.
+    #[cfg(test)]
     pub(crate) fn pop(&self, queue: &Queue) -> Option<Msg> {
-        let (msg, wake_writer) = {
+        self.pop_with_resets(queue).0
+    }
+
+    /// [`Pipe::pop`], with the count of peer resets (see
+    /// [`Pipe::reset_peer`]) the message came after.
+    pub(crate) fn pop_with_resets(&self, queue: &Queue) -> (Option<Msg>, u64) {
+        let (msg, wake_writer, resets) = {
             let mut state = queue.lock();
+            let resets = self.peer_resets.load(Ordering::Acquire);
             let msg = state.items.pop_front();
             if state.items.is_empty() {
                 state.reader_idle = true;
@@ -778,12 +792,33 @@ impl Pipe {
                 state.writer_blocked = false;
                 true
             };
-            (msg, wake)
+            (msg, wake, resets)
         };
         if wake_writer {
             queue.wake_writer();
         }
-        msg
+        (msg, resets)
+    }
+
+    /// Reactor side: the peer behind a publisher's pipe is gone (its
+    /// connection ended; a connect pipe stays for the next one). What it
+    /// sent and was not read yet is dropped and the reset counted, so the
+    /// socket forgets the peer's subscriptions before reading anything the
+    /// next peer sends; the socket is woken to look.
+    pub(crate) fn reset_peer(&self) {
+        {
+            let mut state = self.inb.lock();
+            state.items.clear();
+            self.peer_resets.fetch_add(1, Ordering::AcqRel);
+        }
+        self.inb.activated.store(true, Ordering::Release);
+        self.socket.mark_activation();
+        self.socket.notify();
+    }
+
+    /// How many times the peer was reset (see [`Pipe::reset_peer`]).
+    pub(crate) fn peer_resets(&self) -> u64 {
+        self.peer_resets.load(Ordering::Acquire)
     }
 
     /// Drops everything queued in `queue` (a SUB rewriting its subscriptions).

@@ -14,7 +14,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::PATIENCE;
-use zmio::{Context, MonitorEventKind, Msg, Pull, Push, RecvSocketType, Socket, XSub};
+use zmio::{Context, MonitorEventKind, Msg, Pub, Pull, Push, RecvSocketType, Socket, XSub};
 
 /// Runs `f` on a thread and fails if it does not finish within `within`
 /// (a hang fails the test instead of hanging it; the thread is left behind).
@@ -518,4 +518,83 @@ fn a_sub_with_a_user_set_linger_and_no_peer_drops_at_once() {
         drop(sub);
         drop(ctx);
     });
+}
+
+// ---------------------------------------------------------------------------
+// Finding 7: a connecting PUB forgets a subscriber's subscriptions when
+// its connection ends.
+
+fn recv_within(s: &mut Socket<XSub>, timeout: Duration) -> Option<Vec<u8>> {
+    s.set_rcvtimeo(Some(timeout)).unwrap();
+    match s.recv() {
+        Ok(m) => Some(m.frame(0).unwrap().to_vec()),
+        Err(zmio::Error::TimedOut) => None,
+        Err(e) => panic!("recv: {e}"),
+    }
+}
+
+fn stale_subscriptions_case(transport: &str) {
+    let ctx = Context::new().unwrap();
+    let mut xsub1 = common::socket::<XSub>(&ctx);
+    let endpoint = xsub1.bind(transport).unwrap().to_string();
+    let mut publisher = common::socket::<Pub>(&ctx);
+    let monitor = publisher.monitor().unwrap();
+    publisher.connect(&endpoint).unwrap();
+    xsub1.send(Msg::from(&b"\x01A"[..])).unwrap();
+    // Until the publisher has XSUB#1's subscription.
+    loop {
+        publisher.send("A warm-up").unwrap();
+        if recv_within(&mut xsub1, Duration::from_millis(20)).is_some() {
+            break;
+        }
+    }
+    drop(xsub1);
+    // The publisher's connection to XSUB#1 ended.
+    loop {
+        let event = monitor.recv_timeout(PATIENCE).expect("Disconnected");
+        if let MonitorEventKind::Disconnected { .. } = event.kind {
+            break;
+        }
+    }
+    let mut xsub2 = common::socket::<XSub>(&ctx);
+    xsub2.bind(&endpoint).unwrap();
+    xsub2.send(Msg::from(&b"\x01B"[..])).unwrap();
+    let first = loop {
+        publisher.send("A stale").unwrap();
+        publisher.send("B fresh").unwrap();
+        if let Some(m) = recv_within(&mut xsub2, Duration::from_millis(20)) {
+            break m;
+        }
+    };
+    assert_eq!(
+        first, b"B fresh",
+        "XSUB#2 got a message for XSUB#1's subscription"
+    );
+    for _ in 0..3 {
+        publisher.send("A stale").unwrap();
+    }
+    publisher.send("B end").unwrap();
+    loop {
+        let m = recv_within(&mut xsub2, PATIENCE).expect("B end");
+        assert!(
+            m.starts_with(b"B"),
+            "XSUB#2 got {:?}",
+            String::from_utf8_lossy(&m)
+        );
+        if m == b"B end" {
+            break;
+        }
+    }
+}
+
+#[test]
+fn a_connecting_pub_forgets_a_gone_subscribers_subscriptions_tcp() {
+    finishes_within(PATIENCE * 2, "tcp", || {
+        stale_subscriptions_case("tcp://127.0.0.1:*")
+    });
+}
+
+#[test]
+fn a_connecting_pub_forgets_a_gone_subscribers_subscriptions_ipc() {
+    finishes_within(PATIENCE * 2, "ipc", || stale_subscriptions_case("ipc://*"));
 }

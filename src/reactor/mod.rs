@@ -838,8 +838,13 @@ impl Reactor {
             // What a publisher queued for this subscriber is stale; it
             // subscribes again when it reconnects (and a closing PUB has
             // nothing to linger for).
+            // The subscriptions it had go too: a subscriber sends its own
+            // again after every reconnect, and whoever binds the endpoint
+            // next may be another one (libzmq keeps them and applies them
+            // to the next peer).
             if s.socket.kind().is_publisher() {
                 pipe.clear(pipe.out());
+                pipe.reset_peer();
             }
         }
         let done = s.linger_done();

@@ -17,6 +17,9 @@ struct Subscriber {
     subscriptions: SubTrie,
     /// Not read yet since it was attached (its first pushes activate nothing).
     unread: bool,
+    /// The pipe's peer resets these subscriptions are from: a connect
+    /// pipe outlives its connections, and each new peer subscribes anew.
+    resets: u64,
 }
 
 /// What one subscription message from a peer did (see [`Distributor::apply`]).
@@ -43,10 +46,12 @@ pub(crate) struct Distributor {
 impl Distributor {
     /// Adds a peer with no subscriptions yet.
     pub(crate) fn attach(&mut self, pipe: Arc<Pipe>) {
+        let resets = pipe.peer_resets();
         self.subscribers.push(Subscriber {
             pipe,
             subscriptions: SubTrie::default(),
             unread: true,
+            resets,
         });
     }
 
@@ -80,7 +85,28 @@ impl Distributor {
             if !(std::mem::take(&mut sub.unread) || (any && sub.pipe.inb().take_activated())) {
                 continue;
             }
-            while let Some(msg) = sub.pipe.pop(sub.pipe.inb()) {
+            loop {
+                let (msg, resets) = sub.pipe.pop_with_resets(sub.pipe.inb());
+                if resets != sub.resets {
+                    // The peer these were from is gone: forget them, as if
+                    // it had cancelled each one, before reading the next
+                    // peer's (the reactor dropped what the old one sent
+                    // and this did not read).
+                    sub.resets = resets;
+                    for prefix in std::mem::take(&mut sub.subscriptions).prefixes() {
+                        let edge = self.all.remove(&prefix);
+                        let mut cancel = Vec::with_capacity(1 + prefix.len());
+                        cancel.push(0);
+                        cancel.extend_from_slice(&prefix);
+                        let applied = Applied {
+                            subscribe: false,
+                            changed: true,
+                            edge,
+                        };
+                        seen(Msg::from(cancel), applied);
+                    }
+                }
+                let Some(msg) = msg else { break };
                 if let Some(applied) = Self::apply(&mut self.all, sub, &msg) {
                     seen(msg, applied);
                 }
@@ -109,7 +135,8 @@ impl Distributor {
     }
 
     /// Queues `msg` for every matching peer that has room and is connected
-    /// now (a connect pipe waiting to reconnect gets nothing); never blocks.
+    /// now (a connect pipe waiting to reconnect gets nothing, nor one whose
+    /// new peer's subscriptions were not read yet); never blocks.
     pub(crate) fn send(&mut self, msg: Msg) {
         // One pass: each match gets a clone once the next match is found,
         // and the last one takes the message itself.
@@ -118,6 +145,7 @@ impl Distributor {
             let topic = msg.frame(0).map_or(&[][..], |f| &f[..]);
             for sub in &self.subscribers {
                 if sub.pipe.is_peer_up()
+                    && sub.resets == sub.pipe.peer_resets()
                     && sub.subscriptions.matches(topic)
                     && let Some(previous) = matched.replace(sub)
                 {
