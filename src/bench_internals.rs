@@ -32,7 +32,7 @@ impl HandOff {
         let socket = SocketShared::new(SocketKind::Push);
         let reactor = ReactorShared::detached();
         HandOff {
-            pipe: Pipe::new(hwm, hwm, socket, reactor.clone()),
+            pipe: Pipe::new(hwm, hwm, &socket.owner(), reactor.clone()),
             reactor,
         }
     }

@@ -13,8 +13,6 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use bytes::Bytes;
 
 use crate::options::Options;
-use crate::reactor::ReactorShared;
-use crate::socket::{SocketEvent, SocketShared};
 use zmio_proto::Msg;
 use zmio_proto::SocketKind;
 
@@ -33,20 +31,67 @@ fn low_water_mark(hwm: usize) -> usize {
     }
 }
 
-/// Who to wake when the other side of a queue makes progress: the socket
-/// (its application thread) or the reactor serving the pipe's connection.
-/// An inproc queue joins two sockets: both its reader and its writer are sockets.
-#[derive(Debug, Clone)]
-enum Wake {
-    Socket(Arc<SocketShared>),
-    Reactor(Arc<ReactorShared>, PipeId),
+/// What a pipe tells the two sides it joins, as libzmq's `i_pipe_events`:
+/// the pipe names neither a socket nor the reactor, only this. The socket
+/// side's sink is its mailbox, the connection side's the reactor (or, for
+/// inproc, the peer socket's mailbox).
+pub(crate) trait PipeEvents: Send + Sync + std::fmt::Debug {
+    /// A queue this side reads was pushed to after this side found it
+    /// empty, or it closed: look at it again.
+    fn read_activated(&self, pipe: PipeId);
+    /// A queue this side writes drained to its low water mark after
+    /// refusing this side, or the peer this side waits for came up: try
+    /// sending again.
+    fn write_activated(&self, pipe: PipeId);
+    /// The other side ended the pipe: let go of it.
+    fn terminated(&self, pipe: PipeId);
 }
 
-impl Wake {
-    fn wake(&self) {
-        match self {
-            Wake::Socket(socket) => socket.notify(),
-            Wake::Reactor(reactor, pipe) => reactor.activate(*pipe),
+/// One side of a queue: whom to tell, and the id that side knows its pipe
+/// by (an inproc queue is shared by two pipes, one per socket).
+#[derive(Clone, Debug)]
+struct End {
+    events: Arc<dyn PipeEvents>,
+    pipe: PipeId,
+    /// A socket side's activation mark, set before it is told of a read
+    /// activation (so a reader that sees the mark sees the queue's too).
+    activation: Option<Arc<Activation>>,
+}
+
+/// Set when any pipe of one socket is activated; the socket's strategies
+/// look at their idle pipes only after taking it (see
+/// [`Pipe::take_socket_activations`]).
+#[derive(Debug, Default)]
+pub(crate) struct Activation(AtomicBool);
+
+impl Activation {
+    /// A pipe of the socket was activated.
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether a pipe was activated since the last call.
+    pub(crate) fn take(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
+    }
+}
+
+/// The socket side of the pipes a socket owns: its sink, its activation
+/// mark and its type.
+#[derive(Clone, Debug)]
+pub(crate) struct Owner {
+    pub(crate) events: Arc<dyn PipeEvents>,
+    pub(crate) activation: Arc<Activation>,
+    pub(crate) kind: SocketKind,
+}
+
+impl Owner {
+    /// This socket as a queue's end, for its pipe `pipe`.
+    fn end(&self, pipe: PipeId) -> End {
+        End {
+            events: self.events.clone(),
+            pipe,
+            activation: Some(self.activation.clone()),
         }
     }
 }
@@ -89,9 +134,9 @@ pub(crate) struct Queue {
     state: Mutex<QueueState>,
     /// Who reads this queue; unset (nobody to wake) until an inproc
     /// connect finds its binder.
-    reader: OnceLock<Wake>,
+    reader: OnceLock<End>,
     /// Who writes it; unset likewise.
-    writer: OnceLock<Wake>,
+    writer: OnceLock<End>,
     /// Set when a push finds the reader idle (it had emptied the queue), or
     /// the connection closes; taken by a reader that keeps idle queues out
     /// of its rotation, so it looks at one again only when this says so.
@@ -126,7 +171,7 @@ impl Queue {
         }
     }
 
-    fn with(hwm: usize, conflate: bool, reader: Wake, writer: Wake) -> Queue {
+    fn with(hwm: usize, conflate: bool, reader: End, writer: End) -> Queue {
         let queue = Queue::new(hwm, conflate);
         let _ = queue.reader.set(reader);
         let _ = queue.writer.set(writer);
@@ -150,20 +195,28 @@ impl Queue {
     /// the reader.
     fn wake_reader(&self) {
         self.activated.store(true, Ordering::Release);
-        match self.reader.get() {
-            Some(Wake::Socket(socket)) => {
-                socket.mark_activation();
-                socket.notify();
+        if let Some(reader) = self.reader.get() {
+            if let Some(activation) = &reader.activation {
+                activation.set();
             }
-            Some(reactor) => reactor.wake(),
-            None => {}
+            reader.events.read_activated(reader.pipe);
         }
     }
 
     /// The reader drained a queue its writer found full.
     fn wake_writer(&self) {
         if let Some(writer) = self.writer.get() {
-            writer.wake();
+            writer.events.write_activated(writer.pipe);
+        }
+    }
+
+    /// Tells the reader the pipe is over.
+    fn terminate_reader(&self) {
+        if let Some(reader) = self.reader.get() {
+            if let Some(activation) = &reader.activation {
+                activation.set();
+            }
+            reader.events.terminated(reader.pipe);
         }
     }
 
@@ -193,8 +246,10 @@ pub(crate) struct Pipe {
     /// Messages from the peer to the socket. (An inproc pipe's queues are
     /// its peer pipe's, crosswise.)
     inb: Arc<Queue>,
-    socket: Arc<SocketShared>,
-    reactor: Arc<ReactorShared>,
+    /// The owning socket's type.
+    kind: SocketKind,
+    /// The owning socket's activation mark.
+    activation: Arc<Activation>,
     /// A handshaken connection is behind the pipe now (a connect pipe lives
     /// across reconnects; PUB sends nothing to a peer that is not there).
     peer_up: AtomicBool,
@@ -220,14 +275,12 @@ pub(crate) struct Pipe {
     immediate: bool,
 }
 
-/// What an inproc pipe knows of its peer: the other socket, whose pipe
-/// shares this one's queues crosswise.
+/// What an inproc pipe knows of its connection: the endpoint (the peer
+/// socket is the far end of its queues).
 #[derive(Debug)]
 pub(crate) struct InprocLink {
     /// The endpoint name, as bound (`inproc://name`).
     endpoint: String,
-    /// The peer socket and its pipe's id, once the binder is there.
-    peer: OnceLock<(Arc<SocketShared>, PipeId)>,
 }
 
 /// The direct path: a socket that sends one message and then waits for the
@@ -255,80 +308,78 @@ impl Pipe {
     pub(crate) fn new(
         sndhwm: usize,
         rcvhwm: usize,
-        socket: Arc<SocketShared>,
-        reactor: Arc<ReactorShared>,
+        owner: &Owner,
+        remote: Arc<dyn PipeEvents>,
     ) -> Arc<Pipe> {
         let options = Options {
             sndhwm,
             rcvhwm,
             ..Options::default()
         };
-        Pipe::with_options(&options, socket, reactor)
+        Pipe::with_options(&options, owner, remote)
     }
 
-    /// A pipe to a connection, with the socket's high water marks,
-    /// ZMQ_CONFLATE (keep only the newest message each way) and
-    /// ZMQ_IMMEDIATE (no sending until a connection is up).
+    /// A pipe to a connection served by `remote` (the reactor), with the
+    /// socket's high water marks, ZMQ_CONFLATE (keep only the newest
+    /// message each way) and ZMQ_IMMEDIATE (no sending until a connection
+    /// is up).
     pub(crate) fn with_options(
         options: &Options,
-        socket: Arc<SocketShared>,
-        reactor: Arc<ReactorShared>,
+        owner: &Owner,
+        remote: Arc<dyn PipeEvents>,
     ) -> Arc<Pipe> {
         let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
-        let to_reactor = Wake::Reactor(reactor.clone(), id);
-        let to_socket = Wake::Socket(socket.clone());
-        let kind = socket.kind();
-        let (out_conflate, inb_conflate) = conflation(options.conflate, kind);
+        let to_remote = End {
+            events: remote,
+            pipe: id,
+            activation: None,
+        };
+        let to_owner = owner.end(id);
+        let (out_conflate, inb_conflate) = conflation(options.conflate, owner.kind);
         let out = Queue::with(
             options.sndhwm,
             out_conflate,
-            to_reactor.clone(),
-            to_socket.clone(),
+            to_remote.clone(),
+            to_owner.clone(),
         );
-        let inb = Queue::with(options.rcvhwm, inb_conflate, to_socket, to_reactor);
+        let inb = Queue::with(options.rcvhwm, inb_conflate, to_owner, to_remote);
         let (out, inb) = (Arc::new(out), Arc::new(inb));
-        Pipe::build(id, out, inb, socket, reactor, None, options.immediate)
+        Pipe::build(id, out, inb, owner, None, options.immediate)
     }
 
     /// The connecting end of an inproc connection to `endpoint`: its queues
     /// have no reader or writer on the far side until the binder pairs it
     /// ([`Pipe::pair_inproc`]); until then messages wait, up to `sndhwm`.
-    pub(crate) fn inproc(
-        endpoint: &str,
-        options: &Options,
-        socket: Arc<SocketShared>,
-        reactor: Arc<ReactorShared>,
-    ) -> Arc<Pipe> {
+    pub(crate) fn inproc(endpoint: &str, options: &Options, owner: &Owner) -> Arc<Pipe> {
         let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
-        let (out_conflate, inb_conflate) = conflation(options.conflate, socket.kind());
+        let (out_conflate, inb_conflate) = conflation(options.conflate, owner.kind);
         let out = Queue::new(options.sndhwm, out_conflate);
         let inb = Queue::new(options.rcvhwm, inb_conflate);
-        let _ = out.writer.set(Wake::Socket(socket.clone()));
-        let _ = inb.reader.set(Wake::Socket(socket.clone()));
+        let to_owner = owner.end(id);
+        let _ = out.writer.set(to_owner.clone());
+        let _ = inb.reader.set(to_owner);
         let link = InprocLink {
             endpoint: endpoint.to_owned(),
-            peer: OnceLock::new(),
         };
         let (out, inb) = (Arc::new(out), Arc::new(inb));
-        Pipe::build(id, out, inb, socket, reactor, Some(link), options.immediate)
+        Pipe::build(id, out, inb, owner, Some(link), options.immediate)
     }
 
     fn build(
         id: PipeId,
         out: Arc<Queue>,
         inb: Arc<Queue>,
-        socket: Arc<SocketShared>,
-        reactor: Arc<ReactorShared>,
+        owner: &Owner,
         inproc: Option<InprocLink>,
         immediate: bool,
     ) -> Arc<Pipe> {
-        let direct = inproc.is_none() && matches!(socket.kind(), SocketKind::Req | SocketKind::Rep);
+        let direct = inproc.is_none() && matches!(owner.kind, SocketKind::Req | SocketKind::Rep);
         Arc::new(Pipe {
             id,
             out,
             inb,
-            socket,
-            reactor,
+            kind: owner.kind,
+            activation: owner.activation.clone(),
             peer_up: AtomicBool::new(false),
             peer_routing_id: Mutex::new(None),
             handshakes: AtomicU64::new(0),
@@ -340,7 +391,7 @@ impl Pipe {
     }
 
     /// Binder side of inproc: the peer pipe for `connecting` (made by
-    /// [`Pipe::inproc`]), owned by `socket`, sharing its queues crosswise.
+    /// [`Pipe::inproc`]), owned by the binder, sharing its queues crosswise.
     /// Each queue's limit becomes the sender's SNDHWM plus the receiver's
     /// RCVHWM (no limit if either is 0), as in libzmq; conflation holds if
     /// either side asked for it. Both peers count as up from here, and each
@@ -352,10 +403,10 @@ impl Pipe {
     ) -> Option<Arc<Pipe>> {
         let link = connecting.inproc.as_ref()?;
         let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
-        let to_binder = Wake::Socket(binder.socket.clone());
+        let to_binder = binder.owner.end(id);
         let _ = connecting.out.reader.set(to_binder.clone());
         let _ = connecting.inb.writer.set(to_binder);
-        let (binder_out, binder_inb) = conflation(binder.conflate, binder.socket.kind());
+        let (binder_out, binder_inb) = conflation(binder.conflate, binder.owner.kind);
         for (queue, their_hwm, conflate) in [
             (&connecting.out, binder.rcvhwm, binder_inb),
             (&connecting.inb, binder.sndhwm, binder_out),
@@ -371,34 +422,19 @@ impl Pipe {
         }
         let peer_link = InprocLink {
             endpoint: link.endpoint.clone(),
-            peer: OnceLock::new(),
         };
-        let _ = peer_link
-            .peer
-            .set((connecting.socket.clone(), connecting.id));
         let peer = Pipe::build(
             id,
             connecting.inb.clone(),
             connecting.out.clone(),
-            binder.socket.clone(),
-            binder.reactor.clone(),
+            binder.owner,
             Some(peer_link),
             binder.immediate,
         );
-        let _ = link.peer.set((binder.socket.clone(), id));
         peer.set_peer_routing_id(connecting_routing_id);
         connecting.set_peer_routing_id(binder.routing_id);
         peer.set_peer_up(true);
         connecting.set_peer_up(true);
-        // The connecting socket may wait to send (immediate) or, for a
-        // ROUTER, to learn the peer's id.
-        if connecting.socket.kind() == SocketKind::Router {
-            connecting
-                .socket
-                .post(SocketEvent::Ready(connecting.clone()));
-        } else {
-            connecting.socket.notify();
-        }
         Some(peer)
     }
 
@@ -411,21 +447,18 @@ impl Pipe {
     /// (what is queued can still be read to the end), both sockets woken
     /// and told the pipe is gone. Does nothing to a pipe with a connection.
     pub(crate) fn close_inproc(&self) {
-        let Some(link) = &self.inproc else {
+        if self.inproc.is_none() {
             return;
-        };
+        }
         self.out.lock().closed = true;
         self.inb.lock().closed = true;
         for queue in [&self.out, &self.inb] {
             queue.activated.store(true, Ordering::Release);
         }
         self.set_peer_up(false);
-        self.socket.mark_activation();
-        self.socket.post(SocketEvent::Detach(self.id));
-        if let Some((peer_socket, peer_pipe)) = link.peer.get() {
-            peer_socket.mark_activation();
-            peer_socket.post(SocketEvent::Detach(*peer_pipe));
-        }
+        // This socket reads `inb`, the peer socket (once paired) `out`.
+        self.inb.terminate_reader();
+        self.out.terminate_reader();
     }
 
     /// Whether this pipe writes directly when it can (REQ and REP over a
@@ -481,7 +514,10 @@ impl Pipe {
         let written = path.try_send(msg, &|| self.out.lock().items.is_empty())?;
         drop(slot);
         if !written {
-            self.reactor.activate(self.id);
+            // The reactor writes the rest.
+            if let Some(reader) = self.out.reader.get() {
+                reader.events.read_activated(reader.pipe);
+            }
         }
         Ok(())
     }
@@ -492,8 +528,13 @@ impl Pipe {
         self.peer_up.store(up, Ordering::Release);
         if up && self.immediate {
             // A send may be waiting for a peer that is up.
-            self.socket.notify();
+            self.wake_sender();
         }
+    }
+
+    /// Tells the socket side a send may go ahead now (the peer is up).
+    pub(crate) fn wake_sender(&self) {
+        self.out.wake_writer();
     }
 
     /// Whether load balancing may queue to this pipe now: always, unless
@@ -532,8 +573,8 @@ impl Pipe {
             self.close_inproc();
             return;
         }
-        self.reactor
-            .send(crate::reactor::Command::Disconnect { pipe: self.id });
+        // The reactor, reading `out`, closes the connection.
+        self.out.terminate_reader();
     }
 
     /// Whether a handshaken connection is behind the pipe now.
@@ -543,7 +584,7 @@ impl Pipe {
 
     /// The type of the socket this pipe belongs to.
     pub(crate) fn socket_kind(&self) -> SocketKind {
-        self.socket.kind()
+        self.kind
     }
 
     /// This pipe's id.
@@ -564,7 +605,7 @@ impl Pipe {
     /// Socket side: whether any pipe of this socket was activated since the
     /// last call (one atomic swap), so a reader scans its idle pipes only then.
     pub(crate) fn take_socket_activations(&self) -> bool {
-        self.socket.take_activations()
+        self.activation.take()
     }
 
     /// Writer side: queue `msg` unless the queue is full, in which case the
@@ -811,9 +852,7 @@ impl Pipe {
             state.items.clear();
             self.peer_resets.fetch_add(1, Ordering::AcqRel);
         }
-        self.inb.activated.store(true, Ordering::Release);
-        self.socket.mark_activation();
-        self.socket.notify();
+        self.inb.wake_reader();
     }
 
     /// How many times the peer was reset (see [`Pipe::reset_peer`]).
@@ -841,9 +880,7 @@ impl Pipe {
         self.out.lock().closed = true;
         // The socket may hold this pipe as idle: it must look again to
         // read what is left and then let it go.
-        self.inb.activated.store(true, Ordering::Release);
-        self.socket.mark_activation();
-        self.socket.notify();
+        self.inb.wake_reader();
     }
 }
 
@@ -861,8 +898,7 @@ fn conflation(conflate: bool, kind: SocketKind) -> (bool, bool) {
 /// The binding socket's side of an inproc connection, for [`Pipe::pair_inproc`].
 #[derive(Debug)]
 pub(crate) struct Binder<'a> {
-    pub(crate) socket: &'a Arc<SocketShared>,
-    pub(crate) reactor: &'a Arc<ReactorShared>,
+    pub(crate) owner: &'a Owner,
     pub(crate) sndhwm: usize,
     pub(crate) rcvhwm: usize,
     pub(crate) conflate: bool,
@@ -876,23 +912,78 @@ pub(crate) mod testing {
     use super::*;
     use crate::SocketKind;
 
-    /// A pipe, its socket's mailbox and the reactor handle it wakes.
-    /// The pipe's peer counts as connected, as after a handshake.
-    pub(crate) fn pipe(hwm: usize) -> (Arc<Pipe>, Arc<SocketShared>, Arc<ReactorShared>) {
-        let socket = SocketShared::new(SocketKind::Push);
-        let reactor = ReactorShared::detached();
-        let pipe = Pipe::new(hwm, hwm, socket.clone(), reactor.clone());
+    /// A sink that counts what a pipe told it.
+    #[derive(Debug, Default)]
+    pub(crate) struct Recorder {
+        /// Every event, ever (as a socket's notification count).
+        events: AtomicU64,
+        /// Read and write activations not yet taken (as the reactor's
+        /// activation commands).
+        activations: AtomicU64,
+        /// Terminations.
+        terminated: AtomicU64,
+    }
+
+    impl Recorder {
+        /// How many events so far.
+        pub(crate) fn seq(&self) -> u64 {
+            self.events.load(Ordering::Acquire)
+        }
+
+        /// The read and write activations since the last call.
+        pub(crate) fn take_activations(&self) -> u64 {
+            self.activations.swap(0, Ordering::AcqRel)
+        }
+
+        /// How many terminations so far.
+        pub(crate) fn terminations(&self) -> u64 {
+            self.terminated.load(Ordering::Acquire)
+        }
+    }
+
+    impl PipeEvents for Recorder {
+        fn read_activated(&self, _pipe: PipeId) {
+            self.events.fetch_add(1, Ordering::AcqRel);
+            self.activations.fetch_add(1, Ordering::AcqRel);
+        }
+
+        fn write_activated(&self, _pipe: PipeId) {
+            self.events.fetch_add(1, Ordering::AcqRel);
+            self.activations.fetch_add(1, Ordering::AcqRel);
+        }
+
+        fn terminated(&self, _pipe: PipeId) {
+            self.events.fetch_add(1, Ordering::AcqRel);
+            self.terminated.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The socket side of a socket of `kind` whose events `recorder` counts.
+    pub(crate) fn owner(kind: SocketKind, recorder: &Arc<Recorder>) -> Owner {
+        Owner {
+            events: recorder.clone(),
+            activation: Arc::default(),
+            kind,
+        }
+    }
+
+    /// A pipe, the recorder of its socket side and that of its reactor
+    /// side. The pipe's peer counts as connected, as after a handshake.
+    pub(crate) fn pipe(hwm: usize) -> (Arc<Pipe>, Arc<Recorder>, Arc<Recorder>) {
+        let socket = Arc::new(Recorder::default());
+        let reactor = Arc::new(Recorder::default());
+        let pipe = Pipe::new(hwm, hwm, &owner(SocketKind::Push, &socket), reactor.clone());
         pipe.set_peer_up(true);
         (pipe, socket, reactor)
     }
 
     /// `n` pipes of one socket (as a socket's peers are), peers connected.
     pub(crate) fn pipes_of_one_socket(n: usize, hwm: usize) -> Vec<Arc<Pipe>> {
-        let socket = SocketShared::new(SocketKind::Pull);
-        let reactor = ReactorShared::detached();
+        let owner = owner(SocketKind::Pull, &Arc::new(Recorder::default()));
+        let reactor = Arc::new(Recorder::default());
         (0..n)
             .map(|_| {
-                let pipe = Pipe::new(hwm, hwm, socket.clone(), reactor.clone());
+                let pipe = Pipe::new(hwm, hwm, &owner, reactor.clone());
                 pipe.set_peer_up(true);
                 pipe
             })
@@ -917,16 +1008,11 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::pipe;
+    use super::testing::{Recorder, owner, pipe};
     use super::*;
-    use crate::reactor::Command;
 
-    fn activations(reactor: &ReactorShared) -> usize {
-        reactor
-            .take_commands()
-            .iter()
-            .filter(|c| matches!(c, Command::Activate(_)))
-            .count()
+    fn activations(reactor: &Recorder) -> u64 {
+        reactor.take_activations()
     }
 
     #[test]
@@ -979,7 +1065,7 @@ mod tests {
         assert_eq!(batch, [Msg::from("e")]);
         // Even an empty batch on a full queue marks the writer blocked.
         assert_eq!(p.push_batch(p.inb(), &mut VecDeque::new()), Pushed::NowFull);
-        reactor.take_commands();
+        reactor.take_activations();
         assert!(p.pop(p.inb()).is_some());
         assert_eq!(
             activations(&reactor),
@@ -1052,13 +1138,13 @@ mod tests {
 
     #[test]
     fn a_conflating_queue_keeps_only_the_newest_message() {
-        let socket = SocketShared::new(SocketKind::Pull);
         let options = Options {
             rcvhwm: 2,
             conflate: true,
             ..Options::default()
         };
-        let p = Pipe::with_options(&options, socket, ReactorShared::detached());
+        let socket = owner(SocketKind::Pull, &Arc::new(Recorder::default()));
+        let p = Pipe::with_options(&options, &socket, Arc::new(Recorder::default()));
         for m in ["a", "b", "c"] {
             assert_eq!(p.push(p.inb(), Msg::from(m)), Pushed::Room, "never full");
         }
@@ -1083,14 +1169,14 @@ mod tests {
 
     #[test]
     fn inproc_pipes_share_queues_crosswise_with_summed_limits() {
-        let reactor = ReactorShared::detached();
-        let a_socket = SocketShared::new(SocketKind::Push);
-        let b_socket = SocketShared::new(SocketKind::Pull);
+        let a_socket = Arc::new(Recorder::default());
+        let b_socket = Arc::new(Recorder::default());
+        let b_owner = owner(SocketKind::Pull, &b_socket);
         let options = Options {
             sndhwm: 2,
             ..Options::default()
         };
-        let a = Pipe::inproc("inproc://t", &options, a_socket.clone(), reactor.clone());
+        let a = Pipe::inproc("inproc://t", &options, &owner(SocketKind::Push, &a_socket));
         // Before the bind: queued up to the connecting side's SNDHWM.
         a.try_push(a.out(), Msg::from("early")).unwrap();
         a.try_push(a.out(), Msg::from("early 2")).unwrap();
@@ -1100,8 +1186,7 @@ mod tests {
             &a,
             Some(Bytes::from_static(b"A")),
             Binder {
-                socket: &b_socket,
-                reactor: &reactor,
+                owner: &b_owner,
                 sndhwm: 1,
                 rcvhwm: 3,
                 conflate: false,
@@ -1123,9 +1208,10 @@ mod tests {
         let before = b_socket.seq();
         a.try_push(a.out(), Msg::from("hello")).unwrap();
         assert_eq!(b_socket.seq(), before + 1, "the binder's socket is woken");
-        assert!(reactor.take_commands().is_empty(), "no reactor involved");
         // Closing from one end tells both sockets.
         b.close_inproc();
+        assert_eq!(a_socket.terminations(), 1);
+        assert_eq!(b_socket.terminations(), 1);
         assert!(a.inb().is_closed_and_empty());
         assert_eq!(b.pop(b.inb()), Some(Msg::from("hello")), "still readable");
         assert!(b.inb().is_closed_and_empty());

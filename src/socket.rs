@@ -16,7 +16,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::monitor::{Monitor, MonitorEvent, MonitorEventKind, MonitorSlot};
 use crate::options::Options;
-use crate::pipe::{Pipe, PipeId};
+use crate::pipe::{Activation, Owner, Pipe, PipeEvents, PipeId};
 use crate::poll::{PollEvents, ReadinessFd, Watch};
 use crate::reactor::{Command, ReactorShared};
 use crate::socket_types::{Routing, SocketKind};
@@ -74,7 +74,7 @@ pub(crate) struct SocketShared {
     /// Events wait in the mailbox.
     has_events: AtomicBool,
     /// A pipe of this socket was activated (see `Pipe::take_socket_activations`).
-    activations: AtomicBool,
+    activations: Arc<Activation>,
     /// Where the reactor reports events, when the socket is monitored.
     pub(crate) monitor: MonitorSlot,
 }
@@ -90,15 +90,13 @@ impl SocketShared {
         self.kind
     }
 
-    /// A pipe's inbound queue was activated (a push after the socket had
-    /// emptied it).
-    pub(crate) fn mark_activation(&self) {
-        self.activations.store(true, Ordering::Release);
-    }
-
-    /// Whether a pipe was activated since the last call.
-    pub(crate) fn take_activations(&self) -> bool {
-        self.activations.swap(false, Ordering::AcqRel)
+    /// The socket side of the pipes this socket owns.
+    pub(crate) fn owner(self: &Arc<Self>) -> Owner {
+        Owner {
+            events: self.clone(),
+            activation: self.activations.clone(),
+            kind: self.kind,
+        }
     }
 
     /// Something changed on a pipe: wake the socket if it waits.
@@ -143,7 +141,7 @@ impl SocketShared {
             wakeup: Condvar::new(),
             seq: AtomicU64::new(0),
             has_events: AtomicBool::new(false),
-            activations: AtomicBool::new(false),
+            activations: Arc::default(),
             monitor: MonitorSlot::default(),
         })
     }
@@ -199,6 +197,23 @@ impl SocketShared {
             };
         }
         mailbox.waiting = false;
+    }
+}
+
+/// The socket side of a pipe: activity wakes the socket, and a pipe the
+/// other side ended is detached.
+impl PipeEvents for SocketShared {
+    // The pipe sets the socket's activation mark itself before telling it.
+    fn read_activated(&self, _pipe: PipeId) {
+        self.notify();
+    }
+
+    fn write_activated(&self, _pipe: PipeId) {
+        self.notify();
+    }
+
+    fn terminated(&self, pipe: PipeId) {
+        self.post(SocketEvent::Detach(pipe));
     }
 }
 
@@ -498,7 +513,7 @@ impl<T: SocketType> Socket<T> {
             return self.connect_inproc(name, endpoint);
         }
         parsed.check_connectable()?;
-        let pipe = Pipe::with_options(&self.options, self.shared.clone(), self.reactor.clone());
+        let pipe = Pipe::with_options(&self.options, &self.shared.owner(), self.reactor.clone());
         self.connects.push((endpoint.to_owned(), pipe.id()));
         self.reactor.send(Command::Connect {
             socket_id: self.id,
@@ -568,7 +583,7 @@ impl<T: SocketType> Socket<T> {
         let binding = crate::transport::inproc::Binding {
             socket_id: self.id,
             socket: self.shared.clone(),
-            reactor: self.reactor.clone(),
+            owner: self.shared.owner(),
             sndhwm: self.options.sndhwm,
             rcvhwm: self.options.rcvhwm,
             conflate: self.options.conflate,
@@ -593,12 +608,15 @@ impl<T: SocketType> Socket<T> {
         let pipe = Pipe::inproc(
             &format!("inproc://{name}"),
             &self.options,
-            self.shared.clone(),
-            self.reactor.clone(),
+            &self.shared.owner(),
         );
-        self.context
-            .inproc()
-            .connect(name, self.id, &pipe, self.routing_id_for_peer())?;
+        self.context.inproc().connect(
+            name,
+            self.id,
+            &self.shared,
+            &pipe,
+            self.routing_id_for_peer(),
+        )?;
         self.connects.push((given.to_owned(), pipe.id()));
         self.inproc.push((false, pipe.clone()));
         self.routing.attach(pipe);

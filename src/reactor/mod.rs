@@ -19,7 +19,7 @@ use crate::endpoint::Endpoint;
 use crate::engine::{CloseReason, Engine, ReadStatus};
 use crate::monitor::{Limit, MonitorEvent, MonitorEventKind};
 use crate::options::{Options, ReconnectStop};
-use crate::pipe::{Pipe, PipeId};
+use crate::pipe::{Pipe, PipeEvents, PipeId};
 use crate::ratelimit::{RateLimiter, warn_limited};
 use crate::session::{Origin, Session};
 use crate::socket::{SocketEvent, SocketId, SocketShared};
@@ -83,6 +83,22 @@ pub(crate) struct ReactorShared {
     waker: Waker,
 }
 
+/// The connection side of a pipe: activity wakes the reactor to serve the
+/// pipe, and a socket that ends the pipe has the connection closed.
+impl PipeEvents for ReactorShared {
+    fn read_activated(&self, pipe: PipeId) {
+        self.activate(pipe);
+    }
+
+    fn write_activated(&self, pipe: PipeId) {
+        self.activate(pipe);
+    }
+
+    fn terminated(&self, pipe: PipeId) {
+        self.send(Command::Disconnect { pipe });
+    }
+}
+
 impl ReactorShared {
     /// Queues a command; wakes the reactor if it is the first of a batch.
     pub(crate) fn send(&self, command: Command) {
@@ -98,7 +114,7 @@ impl ReactorShared {
 
     /// A handle with no reactor thread behind it: commands just accumulate,
     /// so tests can see who woke the reactor and why.
-    #[cfg(any(test, feature = "bench-internals"))]
+    #[cfg(feature = "bench-internals")]
     // Tests and benchmarks only: without an epoll instance they cannot run.
     #[allow(clippy::expect_used)]
     pub(crate) fn detached() -> Arc<ReactorShared> {
@@ -111,7 +127,7 @@ impl ReactorShared {
     }
 
     /// The commands queued so far (tests only).
-    #[cfg(any(test, feature = "bench-internals"))]
+    #[cfg(feature = "bench-internals")]
     pub(crate) fn take_commands(&self) -> Vec<Command> {
         std::mem::take(&mut *self.commands.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -1007,7 +1023,7 @@ fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Opt
             if s.lingering {
                 return Some(Next::Remove);
             }
-            let pipe = Pipe::with_options(&s.options, s.socket.clone(), ctx.shared.clone());
+            let pipe = Pipe::with_options(&s.options, &s.socket.owner(), ctx.shared.clone());
             ctx.pipes.insert(pipe.id(), token);
             let direct = pipe.wants_direct().then(|| engine.open_direct_path());
             pipe.connection_up(info.routing_id, direct.flatten());

@@ -16,16 +16,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::pipe::{Binder, Pipe};
-use crate::reactor::ReactorShared;
+use crate::pipe::{Binder, Owner, Pipe};
 use crate::socket::{SocketEvent, SocketId, SocketShared};
+use zmio_proto::SocketKind;
 
 /// A bound inproc name: what a connecting socket needs of the binder.
 #[derive(Debug)]
 pub(crate) struct Binding {
     pub(crate) socket_id: SocketId,
     pub(crate) socket: Arc<SocketShared>,
-    pub(crate) reactor: Arc<ReactorShared>,
+    /// The binder's side of the pipes it gets.
+    pub(crate) owner: Owner,
     pub(crate) sndhwm: usize,
     pub(crate) rcvhwm: usize,
     pub(crate) conflate: bool,
@@ -37,8 +38,7 @@ pub(crate) struct Binding {
 impl Binding {
     fn binder(&self) -> Binder<'_> {
         Binder {
-            socket: &self.socket,
-            reactor: &self.reactor,
+            owner: &self.owner,
             sndhwm: self.sndhwm,
             rcvhwm: self.rcvhwm,
             conflate: self.conflate,
@@ -52,6 +52,7 @@ impl Binding {
 #[derive(Debug)]
 struct Pending {
     socket_id: SocketId,
+    socket: Arc<SocketShared>,
     pipe: Arc<Pipe>,
     routing_id: Option<Bytes>,
 }
@@ -97,6 +98,7 @@ impl Registry {
             if let Some(pipe) =
                 Pipe::pair_inproc(&pending.pipe, pending.routing_id, binding.binder())
             {
+                paired(&pending.socket, &pending.pipe);
                 attached.push(pipe);
             }
         }
@@ -110,6 +112,7 @@ impl Registry {
         &self,
         name: &str,
         socket_id: SocketId,
+        socket: &Arc<SocketShared>,
         pipe: &Arc<Pipe>,
         routing_id: Option<Bytes>,
     ) -> Result<()> {
@@ -121,6 +124,7 @@ impl Registry {
                 .or_default()
                 .push(Pending {
                     socket_id,
+                    socket: socket.clone(),
                     pipe: pipe.clone(),
                     routing_id,
                 });
@@ -136,6 +140,7 @@ impl Registry {
             });
         }
         if let Some(peer) = Pipe::pair_inproc(pipe, routing_id, binding.binder()) {
+            paired(socket, pipe);
             binding.socket.post(SocketEvent::Attach(peer));
         }
         Ok(())
@@ -173,5 +178,15 @@ impl Registry {
         }
         names.pending.retain(|_, waiting| !waiting.is_empty());
         then();
+    }
+}
+
+/// A connecting socket's pipe was paired: it may wait to send (immediate)
+/// or, for a ROUTER, to learn the peer's routing id.
+fn paired(socket: &Arc<SocketShared>, pipe: &Arc<Pipe>) {
+    if socket.kind() == SocketKind::Router {
+        socket.post(SocketEvent::Ready(pipe.clone()));
+    } else {
+        pipe.wake_sender();
     }
 }
