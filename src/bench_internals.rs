@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use zmio_proto::{Msg, SocketKind};
 
-use crate::pipe::{Pipe, Pushed};
-use crate::reactor::ReactorShared;
-use crate::socket::SocketShared;
+use crate::core::mailbox::SocketShared;
+use crate::core::pipe::{Pipe, Pushed};
+use crate::io::reactor::ReactorShared;
 
 /// One pipe between a socket (application side) and a peer connection
 /// (reactor side), with no socket or reactor thread behind it: the wake-ups

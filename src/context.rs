@@ -1,20 +1,10 @@
 //! The context: owns the reactor threads; sockets are made from it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::reactor::ReactorThread;
+use crate::io::threads::IoThreads;
 use crate::socket::{Socket, SocketType};
-use crate::transport::inproc::Registry;
-
-#[derive(Debug)]
-struct ContextInner {
-    reactors: Vec<ReactorThread>,
-    next_socket: AtomicU64,
-    /// The context's inproc endpoints.
-    inproc: Registry,
-}
 
 /// A zmio context: its I/O threads and the sockets made from it. Cheap to
 /// clone (all clones share the threads). When the last clone and the last
@@ -22,7 +12,7 @@ struct ContextInner {
 /// its queued messages or its linger time ran out (like `zmq_ctx_term`).
 #[derive(Clone, Debug)]
 pub struct Context {
-    inner: Arc<ContextInner>,
+    inner: Arc<IoThreads>,
 }
 
 impl Context {
@@ -40,27 +30,14 @@ impl Context {
                 reason: "needs at least one I/O thread".into(),
             });
         }
-        let reactors = (0..threads)
-            .map(|i| ReactorThread::spawn(format!("zmio-io-{i}")))
-            .collect::<std::io::Result<Vec<_>>>()?;
         Ok(Context {
-            inner: Arc::new(ContextInner {
-                reactors,
-                next_socket: AtomicU64::new(0),
-                inproc: Registry::default(),
-            }),
+            inner: Arc::new(IoThreads::spawn(threads)?),
         })
-    }
-
-    /// The inproc endpoints of this context.
-    pub(crate) fn inproc(&self) -> &Registry {
-        &self.inner.inproc
     }
 
     /// A new socket of type `T`, e.g. `ctx.socket::<zmio::Push>()`.
     pub fn socket<T: SocketType>(&self) -> Result<Socket<T>> {
-        let id = self.inner.next_socket.fetch_add(1, Ordering::Relaxed);
-        let reactor = &self.inner.reactors[id as usize % self.inner.reactors.len()];
-        Socket::new(self.clone(), id, reactor.shared().clone())
+        let (id, reactor) = self.inner.place_socket();
+        Socket::new(self.inner.clone(), id, reactor)
     }
 }

@@ -24,34 +24,45 @@
 // expect outside tests (the hostile-peers issue).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+// Layers, bottom up; every `use crate::` points down (`scripts/check-layers`
+// fails the build otherwise, see docs/architecture.md):
+//   vocabulary  error, endpoint, options, monitor, ratelimit, sys
+//   core        pipe, mailbox, signal
+//   routing     strategies, socket-type policies
+//   io          reactor, session, engine, transports
+//   socket      Socket<T> and its options
+//   api         context, poll, proxy (and bench_internals)
+mod endpoint;
+mod error;
+mod monitor;
+mod options;
+mod ratelimit;
+mod sys;
+
+mod core;
+
+mod routing;
+
+mod io;
+
+mod socket;
+
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_internals;
 mod context;
-mod endpoint;
-mod engine;
-mod error;
-mod monitor;
-mod options;
-mod pipe;
 mod poll;
 mod proxy;
-mod ratelimit;
-mod reactor;
-mod session;
-mod socket;
-mod socket_types;
-mod strategy;
-mod transport;
 
 pub use context::Context;
+pub use core::signal::PollEvents;
 pub use endpoint::{Endpoint, Host, Transport};
 pub use error::{Error, Result};
 pub use monitor::{
     DisconnectReason, Limit, MONITOR_CAPACITY, Monitor, MonitorEvent, MonitorEventKind, Timeout,
 };
 pub use options::ReconnectStop;
-pub use poll::{PollEvents, PollItem, Poller, poll};
+pub use poll::{PollItem, Poller, poll};
 pub use proxy::{Proxy, ProxyStats, SideStats, proxy};
 pub use socket::{
     Dealer, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router, SendSocketType, Socket,

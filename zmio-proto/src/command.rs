@@ -1,5 +1,5 @@
 //! ZMTP commands: one type per command, each with `decode` (from the command
-//! data, the body after the name) and `encode` (onto any [`FrameSink`](crate::frame::FrameSink)).
+//! data, the body after the name) and `encode` (onto any [`FrameSink`]).
 //!
 //! ```text
 //! command-body = command-name command-data

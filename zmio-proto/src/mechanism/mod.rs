@@ -6,8 +6,8 @@
 //! - [`Security`]: which mechanism a side speaks, with its credentials (part
 //!   of [`ConnectionConfig`]); it names the mechanism and the as-server flag
 //!   in the greeting and starts the handshake.
-//! - [`Handshake`]: a handshake in progress. Each step consumes it and says
-//!   what comes next ([`Step`]): wait for the peer's next command, wait for
+//! - `Handshake`: a handshake in progress. Each step consumes it and says
+//!   what comes next (`Step`): wait for the peer's next command, wait for
 //!   the authenticator (ZAP, RFC 27), or done with the peer's properties and
 //!   user id and the transform to install each way.
 //! - [`Transform`]: applied to every frame in both directions once the

@@ -15,7 +15,7 @@ use crate::transmit::Transmit;
 use super::{HandshakeContext, Step, Transform, our_ready, peer_info, unexpected};
 
 /// The NULL handshake after the greetings: our READY is queued and we wait
-/// for the peer's. Consumed by value by [`Null::handle_command`], whose one
+/// for the peer's. Consumed by value by its command handler, whose one
 /// successful outcome is the end of the handshake.
 #[derive(Debug)]
 pub struct Null {

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::pipe::{Pipe, PipeId};
+use crate::core::pipe::{Pipe, PipeId};
 use zmio_proto::Msg;
 
 /// Sends each message to the next pipe in turn that has room; a pipe at its
@@ -130,7 +130,7 @@ impl LoadBalancer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipe::testing::{pipe, sent};
+    use crate::core::pipe::testing::{pipe, sent};
 
     #[test]
     fn round_robin_skips_full_pipes_and_hands_back_when_all_are_full() {

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::Routing;
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::Result;
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::fair_queue::FairQueue;
+use crate::routing::strategy::fair_queue::FairQueue;
 use zmio_proto::Msg;
 
 #[derive(Debug, Default)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::pipe::{Pipe, PipeId};
+use crate::core::pipe::{Pipe, PipeId};
 
 #[derive(Debug)]
 struct Peer {
@@ -186,7 +186,7 @@ pub(crate) fn hex(id: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipe::testing::pipes_of_one_socket;
+    use crate::core::pipe::testing::pipes_of_one_socket;
 
     #[test]
     fn names_peers_by_their_id_or_a_generated_one() {

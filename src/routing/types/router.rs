@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::Routing;
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::{Error, Result};
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::fair_queue::FairQueue;
-use crate::strategy::router_table::{RouterTable, hex};
+use crate::routing::strategy::fair_queue::FairQueue;
+use crate::routing::strategy::router_table::{RouterTable, hex};
 use zmio_proto::Msg;
 
 #[derive(Debug, Default)]
@@ -104,7 +104,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::pipe::testing::{pipes_of_one_socket, sent};
+    use crate::core::pipe::testing::{pipes_of_one_socket, sent};
 
     fn to(id: &[u8], body: &str) -> Msg {
         Msg::from_frames([

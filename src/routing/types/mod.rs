@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 pub use zmio_proto::SocketKind;
 
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::{Error, Result};
-use crate::pipe::{Pipe, PipeId};
 use zmio_proto::Msg;
 
 /// What a socket type decides; the socket core calls it on the application thread.

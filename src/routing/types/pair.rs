@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use super::Routing;
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::Result;
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::fair_queue::FairQueue;
-use crate::strategy::load_balance::LoadBalancer;
+use crate::routing::strategy::fair_queue::FairQueue;
+use crate::routing::strategy::load_balance::LoadBalancer;
 use zmio_proto::Msg;
 
 #[derive(Debug, Default)]

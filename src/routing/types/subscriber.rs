@@ -7,10 +7,10 @@ use bytes::Bytes;
 use zmio_proto::subscription;
 
 use super::Routing;
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::Result;
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::fair_queue::FairQueue;
-use crate::strategy::sub_trie::SubTrie;
+use crate::routing::strategy::fair_queue::FairQueue;
+use crate::routing::strategy::sub_trie::SubTrie;
 use zmio_proto::Msg;
 
 #[derive(Debug, Default)]

@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
+use crate::core::mailbox::{SocketEvent, SocketId, SocketShared};
+use crate::core::pipe::{Binder, Owner, Pipe};
 use crate::error::{Error, Result};
-use crate::pipe::{Binder, Owner, Pipe};
-use crate::socket::{SocketEvent, SocketId, SocketShared};
 use zmio_proto::SocketKind;
 
 /// A bound inproc name: what a connecting socket needs of the binder.

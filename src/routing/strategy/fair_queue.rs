@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::pipe::{Pipe, PipeId};
+use crate::core::pipe::{Pipe, PipeId};
 use zmio_proto::Msg;
 
 #[derive(Debug)]
@@ -99,7 +99,7 @@ impl FairQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipe::testing::{deliver, pipes_of_one_socket};
+    use crate::core::pipe::testing::{deliver, pipes_of_one_socket};
 
     fn text(m: &Msg) -> String {
         String::from_utf8_lossy(&m.frames().next().unwrap()[..]).into_owned()

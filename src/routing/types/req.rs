@@ -7,10 +7,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::Routing;
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::{Error, Result};
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::fair_queue::FairQueue;
-use crate::strategy::load_balance::LoadBalancer;
+use crate::routing::strategy::fair_queue::FairQueue;
+use crate::routing::strategy::load_balance::LoadBalancer;
 use zmio_proto::Msg;
 
 /// The request awaiting its reply.
@@ -160,7 +160,7 @@ impl Routing for Req {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipe::testing::pipes_of_one_socket;
+    use crate::core::pipe::testing::pipes_of_one_socket;
 
     /// What the socket queued on `pipe`, frame by frame.
     fn sent_frames(pipe: &Pipe) -> Vec<Vec<Vec<u8>>> {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::sub_trie::SubTrie;
+use crate::core::pipe::{Pipe, PipeId};
+use crate::routing::strategy::sub_trie::SubTrie;
 use zmio_proto::Msg;
 use zmio_proto::subscription::{self, Subscription};
 
@@ -162,7 +162,7 @@ impl Distributor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipe::testing::{pipes_of_one_socket, sent};
+    use crate::core::pipe::testing::{pipes_of_one_socket, sent};
 
     fn subscribe(p: &Pipe, on: bool, prefix: &[u8]) {
         let mut frame = vec![u8::from(on)];

@@ -11,7 +11,6 @@ use std::os::fd::AsFd;
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
-use socket2::SockRef;
 
 /// Applies the per-connection options of the stream's transport, once it
 /// is connected.
@@ -64,23 +63,6 @@ impl Read for Stream {
     }
 }
 
-/// Flags for every write to a connection: MSG_NOSIGNAL, so a write to a
-/// connection whose peer went away fails with EPIPE instead of raising
-/// SIGPIPE, whose default action kills the process. A library must not
-/// count on its host ignoring SIGPIPE (Rust binaries do; C, Python and
-/// others' do not). `writev` has no such flag, hence `sendmsg`.
-const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
-
-/// Writes `buf` to the socket `fd` with [`SEND_FLAGS`] (never SIGPIPE).
-pub(crate) fn send_nosignal(fd: &impl AsFd, buf: &[u8]) -> io::Result<usize> {
-    SockRef::from(fd).send_with_flags(buf, SEND_FLAGS)
-}
-
-/// Writes `bufs` to the socket `fd` with [`SEND_FLAGS`].
-fn send_vectored(fd: &impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    SockRef::from(fd).send_vectored_with_flags(bufs, SEND_FLAGS)
-}
-
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write_vectored(&[IoSlice::new(buf)])
@@ -88,8 +70,8 @@ impl Write for Stream {
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => send_vectored(s, bufs),
-            Stream::Unix(s) => send_vectored(s, bufs),
+            Stream::Tcp(s) => crate::sys::send_vectored(s, bufs),
+            Stream::Unix(s) => crate::sys::send_vectored(s, bufs),
         }
     }
 
@@ -114,8 +96,8 @@ impl Writer {
     /// Writes from `bufs` as far as the kernel takes it now.
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Writer::Tcp(s) => send_vectored(s, bufs),
-            Writer::Unix(s) => send_vectored(s, bufs),
+            Writer::Tcp(s) => crate::sys::send_vectored(s, bufs),
+            Writer::Unix(s) => crate::sys::send_vectored(s, bufs),
         }
     }
 }

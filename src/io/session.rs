@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
+use crate::core::mailbox::{SocketId, SocketShared};
+use crate::core::pipe::Pipe;
 use crate::endpoint::Endpoint;
-use crate::engine::Engine;
+use crate::io::engine::Engine;
 use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::options::Options;
-use crate::pipe::Pipe;
-use crate::socket::{SocketId, SocketShared};
 
 /// Where a session came from.
 #[derive(Debug)]

@@ -15,15 +15,15 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use crate::core::mailbox::{SocketEvent, SocketId, SocketShared};
+use crate::core::pipe::{Pipe, PipeEvents, PipeId};
 use crate::endpoint::Endpoint;
-use crate::engine::{CloseReason, Engine, ReadStatus};
+use crate::io::engine::{CloseReason, Engine, ReadStatus};
+use crate::io::session::{Origin, Session};
+use crate::io::transport::{self, Listener, Stream, ipc};
 use crate::monitor::{Limit, MonitorEvent, MonitorEventKind};
 use crate::options::{Options, ReconnectStop};
-use crate::pipe::{Pipe, PipeEvents, PipeId};
 use crate::ratelimit::{RateLimiter, warn_limited};
-use crate::session::{Origin, Session};
-use crate::socket::{SocketEvent, SocketId, SocketShared};
-use crate::transport::{self, Listener, Stream, ipc};
 use slab::Slab;
 use zmio_proto::SocketKind;
 use zmio_proto::{ConnectionConfig, PeerInfo};
@@ -889,7 +889,7 @@ impl Reactor {
         // each failed attempt of a connect that never got through (that
         // would wake the socket at every retry for nothing).
         if let Some(pipe) = &s.pipe
-            && crate::socket_types::reroutes_lost_peers(s.socket.kind())
+            && crate::routing::types::reroutes_lost_peers(s.socket.kind())
             && (handshaken || delay.is_none())
         {
             s.socket.post(SocketEvent::Lost {

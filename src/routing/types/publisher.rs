@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use super::Routing;
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::Result;
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::distributor::Distributor;
+use crate::routing::strategy::distributor::Distributor;
 use zmio_proto::Msg;
 
 #[derive(Debug, Default)]

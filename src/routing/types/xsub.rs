@@ -8,10 +8,10 @@ use zmio_proto::subscription::{self, Subscription};
 
 use super::Routing;
 use super::subscriber::send_all_subscriptions;
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::Result;
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::fair_queue::FairQueue;
-use crate::strategy::sub_trie::SubTrie;
+use crate::routing::strategy::fair_queue::FairQueue;
+use crate::routing::strategy::sub_trie::SubTrie;
 use zmio_proto::Msg;
 
 #[derive(Debug, Default)]

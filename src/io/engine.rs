@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::core::pipe::{DirectSend, Pipe, Pushed};
+use crate::io::transport::{Stream, Writer};
 use crate::monitor::{DisconnectReason, Timeout};
-use crate::pipe::{DirectSend, Pipe, Pushed};
-use crate::transport::{Stream, Writer};
 use zmio_proto::Msg;
 use zmio_proto::ProtocolError;
 use zmio_proto::mechanism::AuthReply;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use bytes::{BufMut, BytesMut};
 
 use super::Routing;
+use crate::core::pipe::{Pipe, PipeId};
 use crate::error::Result;
-use crate::pipe::{Pipe, PipeId};
-use crate::strategy::distributor::{Applied, Distributor};
+use crate::routing::strategy::distributor::{Applied, Distributor};
 use zmio_proto::Msg;
 
 #[derive(Debug, Default)]
