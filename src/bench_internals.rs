@@ -9,7 +9,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use zmio_proto::{Msg, SocketKind};
+use zmio_proto::Msg;
+
+use crate::routing::types::Routing;
+use crate::routing::types::push::PushRouting;
 
 use crate::core::mailbox::SocketShared;
 use crate::core::pipe::{Pipe, Pushed};
@@ -29,7 +32,7 @@ pub struct HandOff {
 impl HandOff {
     /// A pipe whose queues hold at most `hwm` messages each (0 = unlimited).
     pub fn new(hwm: usize) -> HandOff {
-        let socket = SocketShared::new(SocketKind::Push);
+        let socket = SocketShared::new(<PushRouting as Routing>::RULES);
         let reactor = ReactorShared::detached();
         HandOff {
             pipe: Pipe::new(hwm, hwm, &socket.owner(), reactor.clone()),

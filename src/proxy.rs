@@ -128,16 +128,6 @@ impl std::fmt::Debug for Proxy<'_> {
     }
 }
 
-/// Whether a socket of this type can send.
-fn sends(kind: SocketKind) -> bool {
-    !matches!(kind, SocketKind::Pull | SocketKind::Sub)
-}
-
-/// Whether a socket of this type can receive.
-fn receives(kind: SocketKind) -> bool {
-    !matches!(kind, SocketKind::Push | SocketKind::Pub)
-}
-
 /// One direction's state.
 #[derive(Debug, Default)]
 struct Flow {
@@ -194,7 +184,8 @@ impl<'a> Proxy<'a> {
     }
 
     fn forward(&mut self, poller: &mut Poller) -> Result<ProxyStats> {
-        let both_ways = sends(self.frontend.kind()) && receives(self.backend.kind());
+        let both_ways =
+            self.frontend.shared().rules().sends && self.backend.shared().rules().receives;
         let mut stats = ProxyStats::default();
         let mut downstream = Flow::default();
         let mut upstream = Flow::default();
@@ -256,7 +247,7 @@ fn steer(control: &mut dyn AnySocket, paused: &mut bool, stats: ProxyStats) -> R
             b"PAUSE" => *paused = true,
             b"RESUME" => *paused = false,
             b"TERMINATE" => terminate = true,
-            b"STATISTICS" if sends(control.kind()) => reply = Some(stats.to_msg()),
+            b"STATISTICS" if control.shared().rules().sends => reply = Some(stats.to_msg()),
             other => log::warn!(
                 "proxy: unknown control command {:?}",
                 String::from_utf8_lossy(other)

@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::core::pipe::{Activation, Owner, Pipe, PipeEvents, PipeId};
+use crate::core::rules::TypeRules;
 use crate::core::signal::Watch;
 use crate::monitor::MonitorSlot;
 use zmio_proto::SocketKind;
@@ -53,7 +54,7 @@ struct Mailbox {
 /// `seq` under the lock cannot miss a notification.
 #[derive(Debug)]
 pub(crate) struct SocketShared {
-    kind: SocketKind,
+    rules: TypeRules,
     mailbox: Mutex<Mailbox>,
     wakeup: Condvar,
     /// Bumped on every notification, so a waiter can tell whether anything
@@ -75,7 +76,12 @@ impl SocketShared {
 
     /// The socket's type.
     pub(crate) fn kind(&self) -> SocketKind {
-        self.kind
+        self.rules.kind
+    }
+
+    /// The socket type's rules.
+    pub(crate) fn rules(&self) -> TypeRules {
+        self.rules
     }
 
     /// The socket side of the pipes this socket owns.
@@ -83,7 +89,7 @@ impl SocketShared {
         Owner {
             events: self.clone(),
             activation: self.activations.clone(),
-            kind: self.kind,
+            rules: self.rules,
         }
     }
 
@@ -121,10 +127,10 @@ impl SocketShared {
         }
     }
 
-    /// A mailbox for a socket of type `kind`.
-    pub(crate) fn new(kind: SocketKind) -> Arc<SocketShared> {
+    /// A mailbox for a socket of a type with these rules.
+    pub(crate) fn new(rules: TypeRules) -> Arc<SocketShared> {
         Arc::new(SocketShared {
-            kind,
+            rules,
             mailbox: Mutex::new(Mailbox::default()),
             wakeup: Condvar::new(),
             seq: AtomicU64::new(0),

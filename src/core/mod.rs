@@ -7,4 +7,5 @@
 
 pub(crate) mod mailbox;
 pub(crate) mod pipe;
+pub(crate) mod rules;
 pub(crate) mod signal;

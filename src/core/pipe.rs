@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 
+use crate::core::rules::TypeRules;
 use crate::options::Options;
 use zmio_proto::Msg;
 use zmio_proto::SocketKind;
@@ -82,7 +83,7 @@ impl Activation {
 pub(crate) struct Owner {
     pub(crate) events: Arc<dyn PipeEvents>,
     pub(crate) activation: Arc<Activation>,
-    pub(crate) kind: SocketKind,
+    pub(crate) rules: TypeRules,
 }
 
 impl Owner {
@@ -335,7 +336,7 @@ impl Pipe {
             activation: None,
         };
         let to_owner = owner.end(id);
-        let (out_conflate, inb_conflate) = conflation(options.conflate, owner.kind);
+        let (out_conflate, inb_conflate) = conflation(options.conflate, owner.rules);
         let out = Queue::with(
             options.sndhwm,
             out_conflate,
@@ -352,7 +353,7 @@ impl Pipe {
     /// ([`Pipe::pair_inproc`]); until then messages wait, up to `sndhwm`.
     pub(crate) fn inproc(endpoint: &str, options: &Options, owner: &Owner) -> Arc<Pipe> {
         let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
-        let (out_conflate, inb_conflate) = conflation(options.conflate, owner.kind);
+        let (out_conflate, inb_conflate) = conflation(options.conflate, owner.rules);
         let out = Queue::new(options.sndhwm, out_conflate);
         let inb = Queue::new(options.rcvhwm, inb_conflate);
         let to_owner = owner.end(id);
@@ -373,12 +374,12 @@ impl Pipe {
         inproc: Option<InprocLink>,
         immediate: bool,
     ) -> Arc<Pipe> {
-        let direct = inproc.is_none() && matches!(owner.kind, SocketKind::Req | SocketKind::Rep);
+        let direct = inproc.is_none() && owner.rules.writes_directly;
         Arc::new(Pipe {
             id,
             out,
             inb,
-            kind: owner.kind,
+            kind: owner.rules.kind,
             activation: owner.activation.clone(),
             peer_up: AtomicBool::new(false),
             peer_routing_id: Mutex::new(None),
@@ -406,7 +407,7 @@ impl Pipe {
         let to_binder = binder.owner.end(id);
         let _ = connecting.out.reader.set(to_binder.clone());
         let _ = connecting.inb.writer.set(to_binder);
-        let (binder_out, binder_inb) = conflation(binder.conflate, binder.owner.kind);
+        let (binder_out, binder_inb) = conflation(binder.conflate, binder.owner.rules);
         for (queue, their_hwm, conflate) in [
             (&connecting.out, binder.rcvhwm, binder_inb),
             (&connecting.inb, binder.sndhwm, binder_out),
@@ -885,13 +886,13 @@ impl Pipe {
 }
 
 /// Which of a pipe's queues conflate (outbound, inbound) for ZMQ_CONFLATE
-/// on a socket of `kind`: the ones carrying data. A SUB's outbound queue
-/// and a PUB's inbound one carry subscriptions, never conflated (each one
-/// counts).
-fn conflation(conflate: bool, kind: SocketKind) -> (bool, bool) {
+/// on a socket with these rules: the ones carrying data. A subscriber's
+/// outbound queue and a publisher's inbound one carry subscriptions, never
+/// conflated (each one counts).
+fn conflation(conflate: bool, rules: TypeRules) -> (bool, bool) {
     (
-        conflate && kind != SocketKind::Sub,
-        conflate && kind != SocketKind::Pub,
+        conflate && !rules.sends_subscriptions,
+        conflate && !rules.receives_subscriptions,
     )
 }
 
@@ -963,7 +964,7 @@ pub(crate) mod testing {
         Owner {
             events: recorder.clone(),
             activation: Arc::default(),
-            kind,
+            rules: TypeRules::plain(kind),
         }
     }
 
@@ -1161,10 +1162,15 @@ mod tests {
 
     #[test]
     fn conflate_spares_subscriptions() {
-        assert_eq!(conflation(true, SocketKind::Sub), (false, true));
-        assert_eq!(conflation(true, SocketKind::Pub), (true, false));
-        assert_eq!(conflation(true, SocketKind::Dealer), (true, true));
-        assert_eq!(conflation(false, SocketKind::Dealer), (false, false));
+        let rules = |kind| TypeRules {
+            sends_subscriptions: kind == SocketKind::Sub,
+            receives_subscriptions: kind == SocketKind::Pub,
+            ..TypeRules::plain(kind)
+        };
+        assert_eq!(conflation(true, rules(SocketKind::Sub)), (false, true));
+        assert_eq!(conflation(true, rules(SocketKind::Pub)), (true, false));
+        assert_eq!(conflation(true, rules(SocketKind::Dealer)), (true, true));
+        assert_eq!(conflation(false, rules(SocketKind::Dealer)), (false, false));
     }
 
     #[test]

@@ -20,11 +20,15 @@ use crate::io::threads::IoThreads;
 use crate::io::transport::{Listener, ipc, tcp};
 use crate::monitor::{Monitor, MonitorEvent, MonitorEventKind};
 use crate::options::Options;
-use crate::routing::types::{Routing, SocketKind};
+use crate::routing::types::{self, Routing, SocketKind};
 use zmio_proto::Msg;
 
 mod sealed {
-    pub trait Sealed {}
+    /// What a socket type brings that only zmio may name: its routing
+    /// policy (with the type's rules, `Routing::RULES`).
+    pub trait Sealed {
+        type Routing: crate::routing::types::Routing;
+    }
 }
 
 /// A socket type: one of the marker types [`Push`], [`Pull`], [`Pub`],
@@ -42,13 +46,15 @@ pub trait SendSocketType: SocketType {}
 pub trait RecvSocketType: SocketType {}
 
 macro_rules! socket_type {
-    ($(#[$doc:meta])* $name:ident, $kind:ident $(, $cap:ident)*) => {
+    ($(#[$doc:meta])* $name:ident, $routing:ty $(, $cap:ident)*) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub enum $name {}
-        impl sealed::Sealed for $name {}
+        impl sealed::Sealed for $name {
+            type Routing = $routing;
+        }
         impl SocketType for $name {
-            const KIND: SocketKind = SocketKind::$kind;
+            const KIND: SocketKind = <$routing as Routing>::RULES.kind;
         }
         $(impl $cap for $name {})*
     };
@@ -56,34 +62,34 @@ macro_rules! socket_type {
 
 socket_type!(
     /// PUSH: sends round-robin to its peers, blocking when all are full.
-    Push, Push, SendSocketType
+    Push, types::push::PushRouting, SendSocketType
 );
 socket_type!(
     /// PULL: receives fair-queued from its peers.
-    Pull, Pull, RecvSocketType
+    Pull, types::pull::PullRouting, RecvSocketType
 );
 socket_type!(
     /// PUB: sends to every subscribed peer; drops for a peer at its high
     /// water mark; never blocks.
-    Pub, Pub, SendSocketType
+    Pub, types::publisher::PubRouting, SendSocketType
 );
 socket_type!(
     /// SUB: receives the messages matching its subscriptions.
-    Sub, Sub, RecvSocketType
+    Sub, types::subscriber::SubRouting, RecvSocketType
 );
 socket_type!(
     /// REQ: sends a request, then receives its reply, in strict turns.
-    Req, Req, SendSocketType, RecvSocketType
+    Req, types::req::ReqRouting, SendSocketType, RecvSocketType
 );
 socket_type!(
     /// REP: receives a request, then sends its reply, in strict turns.
-    Rep, Rep, SendSocketType, RecvSocketType
+    Rep, types::rep::RepRouting, SendSocketType, RecvSocketType
 );
 socket_type!(
     /// DEALER: sends round-robin to its peers (blocking when all are full,
     /// as PUSH does) and receives fair-queued from them, with no envelope
     /// handling. Its routing id ([`Socket::set_routing_id`]) names it to a ROUTER.
-    Dealer, Dealer, SendSocketType, RecvSocketType
+    Dealer, types::dealer::DealerRouting, SendSocketType, RecvSocketType
 );
 socket_type!(
     /// ROUTER: every received message starts with a frame naming the peer
@@ -100,13 +106,13 @@ socket_type!(
     /// high water mark, so `send` never blocks; with
     /// [`Socket::set_router_mandatory`] the first fails with
     /// [`Error::HostUnreachable`] and the second waits as other sends do.
-    Router, Router, SendSocketType, RecvSocketType
+    Router, types::router::RouterRouting, SendSocketType, RecvSocketType
 );
 socket_type!(
     /// PAIR: talks to exactly one peer; sends block at the high water mark.
     /// A second peer connecting while one is attached is refused (its
     /// connection is closed and a warning logged), as libzmq does.
-    Pair, Pair, SendSocketType, RecvSocketType
+    Pair, types::pair::PairRouting, SendSocketType, RecvSocketType
 );
 socket_type!(
     /// XPUB: a [`Pub`] whose peers' subscriptions are received as messages:
@@ -118,7 +124,7 @@ socket_type!(
     /// [`Socket::set_xpub_verbose`] every subscribe is passed up. Other
     /// messages from peers are ignored. A subscription received is in
     /// effect for the next send.
-    XPub, XPub, SendSocketType, RecvSocketType
+    XPub, types::xpub::XPubRouting, SendSocketType, RecvSocketType
 );
 socket_type!(
     /// XSUB: receives every message its peers send (no filtering of its
@@ -128,7 +134,7 @@ socket_type!(
     /// when it drops the last count of its prefix, as libzmq. Any other
     /// message goes to every connected peer, dropped for one at its high
     /// water mark.
-    XSub, XSub, SendSocketType, RecvSocketType
+    XSub, types::xsub::XSubRouting, SendSocketType, RecvSocketType
 );
 
 /// How long an operation may wait.
@@ -186,7 +192,7 @@ pub struct Socket<T: SocketType> {
     id: SocketId,
     shared: Arc<SocketShared>,
     reactor: Arc<ReactorShared>,
-    routing: Box<dyn Routing>,
+    routing: T::Routing,
     options: Options,
     binds: Vec<Bound>,
     connects: Vec<(String, PipeId)>,
@@ -211,13 +217,11 @@ impl<T: SocketType> Socket<T> {
         id: SocketId,
         reactor: Arc<ReactorShared>,
     ) -> Result<Socket<T>> {
-        let routing = crate::routing::types::routing_for(T::KIND)
-            .ok_or(Error::InvalidState("this socket type is not built yet"))?;
         Ok(Socket {
             id,
-            shared: SocketShared::new(T::KIND),
+            shared: SocketShared::new(<T::Routing as Routing>::RULES),
             reactor,
-            routing,
+            routing: T::Routing::default(),
             options: Options::default(),
             binds: Vec::new(),
             connects: Vec::new(),
@@ -973,16 +977,7 @@ impl<T: SocketType> Socket<T> {
     /// multipart message is kept whole (libzmq does not support multipart
     /// with conflate). Subscriptions are never conflated.
     pub fn set_conflate(&mut self, on: bool) -> Result<()> {
-        if on
-            && !matches!(
-                T::KIND,
-                SocketKind::Pub
-                    | SocketKind::Sub
-                    | SocketKind::Push
-                    | SocketKind::Pull
-                    | SocketKind::Dealer
-            )
-        {
+        if on && !<T::Routing as Routing>::RULES.conflates {
             return Err(invalid(
                 "ZMQ_CONFLATE",
                 "only PUB, SUB, PUSH, PULL and DEALER sockets conflate",
@@ -1116,7 +1111,8 @@ impl<T: SocketType> Drop for Socket<T> {
                 }
             }
         });
-        let discard = self.options.linger == Some(Duration::ZERO) || T::KIND == SocketKind::Sub;
+        let lingers = <T::Routing as Routing>::RULES.lingers;
+        let discard = self.options.linger == Some(Duration::ZERO) || !lingers;
         for pipe in unseen.iter().chain(self.inproc.iter().map(|(_, p)| p)) {
             // What this socket queued stays readable by the peer, as if
             // lingering forever, unless the linger is zero.
@@ -1132,7 +1128,7 @@ impl<T: SocketType> Drop for Socket<T> {
         // whose peer never appeared does not hold up the context's drop).
         // An XSUB may send data too, which lingers like any sender's; the
         // reactor drops its subscriptions at close, so they never do.
-        let linger = if T::KIND == SocketKind::Sub {
+        let linger = if !lingers {
             Some(Duration::ZERO)
         } else {
             self.options.linger

@@ -25,7 +25,6 @@ use crate::monitor::{Limit, MonitorEvent, MonitorEventKind};
 use crate::options::{Options, ReconnectStop};
 use crate::ratelimit::{RateLimiter, warn_limited};
 use slab::Slab;
-use zmio_proto::SocketKind;
 use zmio_proto::{ConnectionConfig, PeerInfo};
 
 const WAKER: Token = Token(usize::MAX);
@@ -461,7 +460,7 @@ impl Reactor {
             // Subscriptions mean nothing once the subscriber is closed:
             // they never linger (an XSUB's other messages do).
             if let Some(Entry::Session(s)) = self.entries.get_mut(token)
-                && s.socket.kind().is_subscriber()
+                && s.socket.rules().sends_subscriptions
                 && let Some(pipe) = &s.pipe
             {
                 pipe.retain(pipe.out(), |msg| !is_subscription(msg));
@@ -858,7 +857,7 @@ impl Reactor {
             // again after every reconnect, and whoever binds the endpoint
             // next may be another one (libzmq keeps them and applies them
             // to the next peer).
-            if s.socket.kind().is_publisher() {
+            if s.socket.rules().receives_subscriptions {
                 pipe.clear(pipe.out());
                 pipe.reset_peer();
             }
@@ -889,7 +888,7 @@ impl Reactor {
         // each failed attempt of a connect that never got through (that
         // would wake the socket at every retry for nothing).
         if let Some(pipe) = &s.pipe
-            && crate::routing::types::reroutes_lost_peers(s.socket.kind())
+            && s.socket.rules().reroutes_lost_peers
             && (handshaken || delay.is_none())
         {
             s.socket.post(SocketEvent::Lost {
@@ -1039,7 +1038,7 @@ fn on_ready(s: &mut Session, ctx: &mut Ctx, token: Token, info: PeerInfo) -> Opt
             if let Some(pipe) = &s.pipe {
                 let direct = pipe.wants_direct().then(|| engine.open_direct_path());
                 pipe.connection_up(info.routing_id, direct.flatten());
-                if s.socket.kind() == SocketKind::Router {
+                if s.socket.rules().needs_peer_ready {
                     s.socket.post(SocketEvent::Ready(pipe.clone()));
                 }
                 if std::mem::replace(was_ready, true) {

@@ -18,7 +18,6 @@ use bytes::Bytes;
 use crate::core::mailbox::{SocketEvent, SocketId, SocketShared};
 use crate::core::pipe::{Binder, Owner, Pipe};
 use crate::error::{Error, Result};
-use zmio_proto::SocketKind;
 
 /// A bound inproc name: what a connecting socket needs of the binder.
 #[derive(Debug)]
@@ -184,7 +183,7 @@ impl Registry {
 /// A connecting socket's pipe was paired: it may wait to send (immediate)
 /// or, for a ROUTER, to learn the peer's routing id.
 fn paired(socket: &Arc<SocketShared>, pipe: &Arc<Pipe>) {
-    if socket.kind() == SocketKind::Router {
+    if socket.rules().needs_peer_ready {
         socket.post(SocketEvent::Ready(pipe.clone()));
     } else {
         pipe.wake_sender();

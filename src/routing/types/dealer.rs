@@ -5,18 +5,26 @@ use std::sync::Arc;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::Result;
 use crate::routing::strategy::fair_queue::FairQueue;
 use crate::routing::strategy::load_balance::LoadBalancer;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct Dealer {
+pub struct DealerRouting {
     lb: LoadBalancer,
     fq: FairQueue,
 }
 
-impl Routing for Dealer {
+impl Routing for DealerRouting {
+    const RULES: TypeRules = TypeRules {
+        reroutes_lost_peers: true,
+        conflates: true,
+        ..TypeRules::plain(SocketKind::Dealer)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         self.lb.attach(pipe.clone());
         self.fq.attach(pipe);

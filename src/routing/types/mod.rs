@@ -1,29 +1,43 @@
 //! Socket types as routing policies over the shared strategies. Each type is
 //! a small [`Routing`] implementation; the socket core does the waiting,
 //! timeouts and reactor hand-off for all of them.
+//!
+//! The policies and their trait are `pub` in this crate-private module, so
+//! the public `SocketType` can name each type's policy while nothing outside
+//! the crate can reach them; their methods take crate-private pipes, which
+//! is what `private_interfaces` would warn about.
+#![allow(private_interfaces)]
 
-mod dealer;
-mod pair;
-mod publisher;
-mod pull;
-mod push;
-mod rep;
-mod req;
-mod router;
-mod subscriber;
-mod xpub;
-mod xsub;
+pub(crate) mod dealer;
+pub(crate) mod pair;
+pub(crate) mod publisher;
+pub(crate) mod pull;
+pub(crate) mod push;
+pub(crate) mod rep;
+pub(crate) mod req;
+pub(crate) mod router;
+pub(crate) mod subscriber;
+pub(crate) mod xpub;
+pub(crate) mod xsub;
 
 use std::sync::Arc;
 
 pub use zmio_proto::SocketKind;
 
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::{Error, Result};
 use zmio_proto::Msg;
 
-/// What a socket type decides; the socket core calls it on the application thread.
-pub(crate) trait Routing: Send + std::fmt::Debug {
+/// What a socket type decides; the socket core calls it on the application
+/// thread. Only what every type has is here: a type's own options are
+/// inherent methods of its policy, reached from `Socket<T>` for that `T`.
+/// (`pub` in a crate-private module, so `SocketType` can name it without
+/// making it reachable.)
+pub trait Routing: Send + std::fmt::Debug + Default {
+    /// The type's rules, for the layers that see only its kind.
+    const RULES: TypeRules;
+
     /// A peer's pipe is ready to use.
     fn attach(&mut self, pipe: Arc<Pipe>);
 
@@ -65,63 +79,64 @@ pub(crate) trait Routing: Send + std::fmt::Debug {
     fn recv(&mut self) -> Result<Option<Msg>> {
         Err(Error::InvalidState("this socket type cannot receive"))
     }
-
-    /// Adds (`on`) or drops one subscription to `prefix`.
-    fn subscribe(&mut self, _prefix: &[u8], _on: bool) -> Result<()> {
-        Err(Error::InvalidState("only SUB sockets subscribe"))
-    }
-
-    /// ZMQ_XPUB_VERBOSE: pass every subscribe up, not only a prefix's first.
-    fn set_xpub_verbose(&mut self, _on: bool) -> Result<()> {
-        Err(Error::InvalidState("only XPUB sockets have xpub_verbose"))
-    }
-
-    /// ZMQ_ROUTER_MANDATORY: fail sends to unknown or full peers instead of
-    /// dropping them.
-    fn set_router_mandatory(&mut self, _on: bool) -> Result<()> {
-        Err(Error::InvalidState(
-            "only ROUTER sockets have router_mandatory",
-        ))
-    }
-
-    /// ZMQ_ROUTER_HANDOVER: a peer claiming a taken routing id takes it over.
-    fn set_router_handover(&mut self, _on: bool) -> Result<()> {
-        Err(Error::InvalidState(
-            "only ROUTER sockets have router_handover",
-        ))
-    }
-
-    /// ZMQ_REQ_RELAXED: a send while a reply is awaited abandons that request.
-    fn set_req_relaxed(&mut self, _on: bool) -> Result<()> {
-        Err(Error::InvalidState("only REQ sockets have req_relaxed"))
-    }
-
-    /// ZMQ_REQ_CORRELATE: requests carry an id the reply must echo.
-    fn set_req_correlate(&mut self, _on: bool) -> Result<()> {
-        Err(Error::InvalidState("only REQ sockets have req_correlate"))
-    }
 }
 
-/// The routing policy for `kind`, or `None` for a type not built yet.
-pub(crate) fn routing_for(kind: SocketKind) -> Option<Box<dyn Routing>> {
-    Some(match kind {
-        SocketKind::Push => Box::<push::Push>::default(),
-        SocketKind::Pull => Box::<pull::Pull>::default(),
-        SocketKind::Pub => Box::<publisher::Pub>::default(),
-        SocketKind::Sub => Box::<subscriber::Sub>::default(),
-        SocketKind::Req => Box::<req::Req>::default(),
-        SocketKind::Rep => Box::<rep::Rep>::default(),
-        SocketKind::Dealer => Box::<dealer::Dealer>::default(),
-        SocketKind::Router => Box::<router::Router>::default(),
-        SocketKind::Pair => Box::<pair::Pair>::default(),
-        SocketKind::XPub => Box::<xpub::XPub>::default(),
-        SocketKind::XSub => Box::<xsub::XSub>::default(),
-        _ => return None,
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Whether a socket of `kind` moves a lost peer's queued messages to live
-/// peers (PUSH, DEALER).
-pub(crate) fn reroutes_lost_peers(kind: SocketKind) -> bool {
-    matches!(kind, SocketKind::Push | SocketKind::Dealer)
+    /// Every policy's rules, with its kind.
+    fn all() -> [TypeRules; 11] {
+        [
+            dealer::DealerRouting::RULES,
+            pair::PairRouting::RULES,
+            publisher::PubRouting::RULES,
+            pull::PullRouting::RULES,
+            push::PushRouting::RULES,
+            rep::RepRouting::RULES,
+            req::ReqRouting::RULES,
+            router::RouterRouting::RULES,
+            subscriber::SubRouting::RULES,
+            xpub::XPubRouting::RULES,
+            xsub::XSubRouting::RULES,
+        ]
+    }
+
+    #[test]
+    fn each_kind_has_one_policy_and_the_rules_follow_libzmq() {
+        let rules = all();
+        for kind in SocketKind::ALL {
+            assert_eq!(rules.iter().filter(|r| r.kind == kind).count(), 1, "{kind}");
+        }
+        let with = |f: fn(&TypeRules) -> bool| {
+            let mut kinds: Vec<_> = rules
+                .iter()
+                .filter(|r| f(r))
+                .map(|r| r.kind.as_str())
+                .collect();
+            kinds.sort_unstable();
+            kinds
+        };
+        // ZMQ_CONFLATE's list in libzmq's zmq_setsockopt(3).
+        assert_eq!(
+            with(|r| r.conflates),
+            ["DEALER", "PUB", "PULL", "PUSH", "SUB"]
+        );
+        assert_eq!(with(|r| !r.sends), ["PULL", "SUB"]);
+        assert_eq!(with(|r| !r.receives), ["PUB", "PUSH"]);
+        assert_eq!(with(|r| !r.lingers), ["SUB"]);
+        assert_eq!(with(|r| r.reroutes_lost_peers), ["DEALER", "PUSH"]);
+        assert_eq!(with(|r| r.writes_directly), ["REP", "REQ"]);
+        assert_eq!(with(|r| r.needs_peer_ready), ["ROUTER"]);
+        for r in rules {
+            // The wire's view (zmio-proto) and the policy's agree.
+            assert_eq!(r.sends_subscriptions, r.kind.is_subscriber(), "{}", r.kind);
+            assert_eq!(
+                r.receives_subscriptions,
+                r.kind.is_publisher(),
+                "{}",
+                r.kind
+            );
+        }
+    }
 }

@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::Result;
 use crate::routing::strategy::fair_queue::FairQueue;
 use crate::routing::strategy::load_balance::LoadBalancer;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct Pair {
+pub struct PairRouting {
     /// The one peer's pipe.
     peer: Option<PipeId>,
     /// Over that one pipe: the same blocking and reading as PUSH and PULL.
@@ -20,7 +22,9 @@ pub(crate) struct Pair {
     fq: FairQueue,
 }
 
-impl Routing for Pair {
+impl Routing for PairRouting {
+    const RULES: TypeRules = TypeRules::plain(SocketKind::Pair);
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         if self.peer.is_some() {
             log::warn!("PAIR: refusing a second peer (a PAIR socket talks to exactly one)");

@@ -5,16 +5,25 @@ use std::sync::Arc;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::Result;
 use crate::routing::strategy::distributor::Distributor;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct Pub {
+pub struct PubRouting {
     dist: Distributor,
 }
 
-impl Routing for Pub {
+impl Routing for PubRouting {
+    const RULES: TypeRules = TypeRules {
+        receives: false,
+        receives_subscriptions: true,
+        conflates: true,
+        ..TypeRules::plain(SocketKind::Pub)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         self.dist.attach(pipe);
     }

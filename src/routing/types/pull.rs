@@ -4,16 +4,24 @@ use std::sync::Arc;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::Result;
 use crate::routing::strategy::fair_queue::FairQueue;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct Pull {
+pub struct PullRouting {
     fq: FairQueue,
 }
 
-impl Routing for Pull {
+impl Routing for PullRouting {
+    const RULES: TypeRules = TypeRules {
+        sends: false,
+        conflates: true,
+        ..TypeRules::plain(SocketKind::Pull)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         self.fq.attach(pipe);
     }

@@ -4,16 +4,25 @@ use std::sync::Arc;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::Result;
 use crate::routing::strategy::load_balance::LoadBalancer;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct Push {
+pub struct PushRouting {
     lb: LoadBalancer,
 }
 
-impl Routing for Push {
+impl Routing for PushRouting {
+    const RULES: TypeRules = TypeRules {
+        receives: false,
+        reroutes_lost_peers: true,
+        conflates: true,
+        ..TypeRules::plain(SocketKind::Push)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         self.lb.attach(pipe);
     }

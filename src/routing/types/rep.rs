@@ -7,19 +7,26 @@ use bytes::Bytes;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::{Error, Result};
 use crate::routing::strategy::fair_queue::FairQueue;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct Rep {
+pub struct RepRouting {
     fq: FairQueue,
     /// The request being answered: its pipe and envelope (routing frames and
     /// the empty delimiter).
     replying: Option<(PipeId, Vec<Bytes>)>,
 }
 
-impl Routing for Rep {
+impl Routing for RepRouting {
+    const RULES: TypeRules = TypeRules {
+        writes_directly: true,
+        ..TypeRules::plain(SocketKind::Rep)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         self.fq.attach(pipe);
     }

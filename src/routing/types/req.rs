@@ -8,10 +8,12 @@ use bytes::Bytes;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::{Error, Result};
 use crate::routing::strategy::fair_queue::FairQueue;
 use crate::routing::strategy::load_balance::LoadBalancer;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 /// The request awaiting its reply.
 #[derive(Debug)]
@@ -23,7 +25,7 @@ struct Outstanding {
 }
 
 #[derive(Debug)]
-pub(crate) struct Req {
+pub struct ReqRouting {
     lb: LoadBalancer,
     fq: FairQueue,
     /// The outstanding request, if a reply is awaited.
@@ -45,9 +47,9 @@ fn random_u32() -> u32 {
     (hasher.finish() & u64::from(u32::MAX)) as u32
 }
 
-impl Default for Req {
-    fn default() -> Req {
-        Req {
+impl Default for ReqRouting {
+    fn default() -> ReqRouting {
+        ReqRouting {
             lb: LoadBalancer::default(),
             fq: FairQueue::default(),
             awaiting: None,
@@ -58,7 +60,27 @@ impl Default for Req {
     }
 }
 
-impl Routing for Req {
+/// REQ's own options.
+impl ReqRouting {
+    /// ZMQ_REQ_RELAXED: a send while a reply is awaited abandons that request.
+    pub(crate) fn set_req_relaxed(&mut self, on: bool) -> Result<()> {
+        self.relaxed = on;
+        Ok(())
+    }
+
+    /// ZMQ_REQ_CORRELATE: requests carry an id the reply must echo.
+    pub(crate) fn set_req_correlate(&mut self, on: bool) -> Result<()> {
+        self.correlate = on;
+        Ok(())
+    }
+}
+
+impl Routing for ReqRouting {
+    const RULES: TypeRules = TypeRules {
+        writes_directly: true,
+        ..TypeRules::plain(SocketKind::Req)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         self.lb.attach(pipe.clone());
         self.fq.attach(pipe);
@@ -145,16 +167,6 @@ impl Routing for Req {
         }
         Ok(None)
     }
-
-    fn set_req_relaxed(&mut self, on: bool) -> Result<()> {
-        self.relaxed = on;
-        Ok(())
-    }
-
-    fn set_req_correlate(&mut self, on: bool) -> Result<()> {
-        self.correlate = on;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -182,7 +194,7 @@ mod tests {
     #[test]
     fn strict_by_default_relaxed_abandons_the_outstanding_request() {
         let [a, b] = <[_; 2]>::try_from(pipes_of_one_socket(2, 10)).unwrap();
-        let mut req = Req::default();
+        let mut req = ReqRouting::default();
         req.attach(a.clone());
         req.attach(b.clone());
         assert!(matches!(req.recv(), Err(Error::InvalidState(_))));
@@ -214,7 +226,7 @@ mod tests {
     #[test]
     fn correlated_requests_carry_an_id_the_reply_must_echo() {
         let [a] = <[_; 1]>::try_from(pipes_of_one_socket(1, 10)).unwrap();
-        let mut req = Req::default();
+        let mut req = ReqRouting::default();
         req.attach(a.clone());
         req.set_req_relaxed(true).unwrap();
         req.set_req_correlate(true).unwrap();
@@ -250,7 +262,7 @@ mod tests {
     #[test]
     fn a_request_handed_back_loses_its_envelope() {
         let [a] = <[_; 1]>::try_from(pipes_of_one_socket(1, 1)).unwrap();
-        let mut req = Req::default();
+        let mut req = ReqRouting::default();
         req.attach(a.clone());
         req.set_req_relaxed(true).unwrap();
         req.set_req_correlate(true).unwrap();

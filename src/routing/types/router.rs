@@ -7,20 +7,42 @@ use std::sync::Arc;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::{Error, Result};
 use crate::routing::strategy::fair_queue::FairQueue;
 use crate::routing::strategy::router_table::{RouterTable, hex};
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct Router {
+pub struct RouterRouting {
     table: RouterTable,
     fq: FairQueue,
     /// ZMQ_ROUTER_MANDATORY: fail instead of dropping.
     mandatory: bool,
 }
 
-impl Routing for Router {
+/// ROUTER's own options.
+impl RouterRouting {
+    /// ZMQ_ROUTER_HANDOVER: a peer claiming a taken routing id takes it over.
+    pub(crate) fn set_router_handover(&mut self, on: bool) -> Result<()> {
+        self.table.set_handover(on);
+        Ok(())
+    }
+
+    /// ZMQ_ROUTER_MANDATORY: fail sends to unknown or full peers instead of dropping them.
+    pub(crate) fn set_router_mandatory(&mut self, on: bool) -> Result<()> {
+        self.mandatory = on;
+        Ok(())
+    }
+}
+
+impl Routing for RouterRouting {
+    const RULES: TypeRules = TypeRules {
+        needs_peer_ready: true,
+        ..TypeRules::plain(SocketKind::Router)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         self.table.attach(pipe.clone());
         self.fq.attach(pipe);
@@ -32,11 +54,6 @@ impl Routing for Router {
         self.table.detach(id);
         let readable: HashSet<PipeId> = self.fq.pipes().map(|p| p.id()).collect();
         self.table.purge(|p| readable.contains(&p));
-    }
-
-    fn set_router_handover(&mut self, on: bool) -> Result<()> {
-        self.table.set_handover(on);
-        Ok(())
     }
 
     fn ready(&mut self, pipe: &Arc<Pipe>) {
@@ -92,11 +109,6 @@ impl Routing for Router {
             }
         }
     }
-
-    fn set_router_mandatory(&mut self, on: bool) -> Result<()> {
-        self.mandatory = on;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -117,7 +129,7 @@ mod tests {
     fn a_full_peer_loses_the_message_unless_router_mandatory() {
         let [a] = <[_; 1]>::try_from(pipes_of_one_socket(1, 1)).unwrap();
         a.set_peer_routing_id(Some(Bytes::from_static(b"a")));
-        let mut router = Router::default();
+        let mut router = RouterRouting::default();
         router.attach(a.clone());
         assert!(router.send(to(b"a", "1")).unwrap().is_none());
         assert!(router.send(to(b"a", "dropped")).unwrap().is_none());
@@ -138,7 +150,7 @@ mod tests {
     fn received_messages_are_prefixed_with_the_peer_id() {
         let [a] = <[_; 1]>::try_from(pipes_of_one_socket(1, 10)).unwrap();
         a.set_peer_routing_id(None);
-        let mut router = Router::default();
+        let mut router = RouterRouting::default();
         router.attach(a.clone());
         a.push(a.inb(), Msg::from("hi"));
         let got = router.recv().unwrap().expect("a message");

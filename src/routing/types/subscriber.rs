@@ -8,13 +8,15 @@ use zmio_proto::subscription;
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::Result;
 use crate::routing::strategy::fair_queue::FairQueue;
 use crate::routing::strategy::sub_trie::SubTrie;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct Sub {
+pub struct SubRouting {
     fq: FairQueue,
     /// The socket's own subscriptions, counted (libzmq: subscribing twice
     /// needs two unsubscribes). Also filters input, in case a publisher does not.
@@ -29,7 +31,34 @@ pub(super) fn send_all_subscriptions(subscriptions: &SubTrie, pipe: &Pipe) {
     }
 }
 
-impl Routing for Sub {
+/// SUB's own options.
+impl SubRouting {
+    /// Adds (`on`) or drops one subscription to `prefix`.
+    pub(crate) fn subscribe(&mut self, prefix: &[u8], on: bool) -> Result<()> {
+        let changed = if on {
+            self.subscriptions.add(prefix)
+        } else {
+            self.subscriptions.remove(prefix)
+        };
+        if changed {
+            for pipe in self.fq.pipes() {
+                // Subscriptions are never dropped for the high water mark.
+                pipe.push(pipe.out(), subscription::encode(prefix, on));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Routing for SubRouting {
+    const RULES: TypeRules = TypeRules {
+        sends: false,
+        lingers: false,
+        sends_subscriptions: true,
+        conflates: true,
+        ..TypeRules::plain(SocketKind::Sub)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         send_all_subscriptions(&self.subscriptions, &pipe);
         self.fq.attach(pipe);
@@ -54,20 +83,5 @@ impl Routing for Sub {
             }
         }
         Ok(None)
-    }
-
-    fn subscribe(&mut self, prefix: &[u8], on: bool) -> Result<()> {
-        let changed = if on {
-            self.subscriptions.add(prefix)
-        } else {
-            self.subscriptions.remove(prefix)
-        };
-        if changed {
-            for pipe in self.fq.pipes() {
-                // Subscriptions are never dropped for the high water mark.
-                pipe.push(pipe.out(), subscription::encode(prefix, on));
-            }
-        }
-        Ok(())
     }
 }

@@ -9,12 +9,14 @@ use bytes::{BufMut, BytesMut};
 
 use super::Routing;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::Result;
 use crate::routing::strategy::distributor::{Applied, Distributor};
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct XPub {
+pub struct XPubRouting {
     dist: Distributor,
     /// Subscription messages applied but not received yet.
     pending: VecDeque<Msg>,
@@ -22,7 +24,7 @@ pub(crate) struct XPub {
     verbose: bool,
 }
 
-impl XPub {
+impl XPubRouting {
     /// Applies what the peers sent; queues the subscriptions to pass up.
     fn read(&mut self) {
         let verbose = self.verbose;
@@ -42,7 +44,21 @@ impl XPub {
     }
 }
 
-impl Routing for XPub {
+/// XPUB's own options.
+impl XPubRouting {
+    /// ZMQ_XPUB_VERBOSE: pass every subscribe up, not only a prefix's first.
+    pub(crate) fn set_xpub_verbose(&mut self, on: bool) -> Result<()> {
+        self.verbose = on;
+        Ok(())
+    }
+}
+
+impl Routing for XPubRouting {
+    const RULES: TypeRules = TypeRules {
+        receives_subscriptions: true,
+        ..TypeRules::plain(SocketKind::XPub)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         self.dist.attach(pipe);
     }
@@ -74,10 +90,5 @@ impl Routing for XPub {
             self.read();
         }
         Ok(self.pending.pop_front())
-    }
-
-    fn set_xpub_verbose(&mut self, on: bool) -> Result<()> {
-        self.verbose = on;
-        Ok(())
     }
 }

@@ -9,20 +9,27 @@ use zmio_proto::subscription::{self, Subscription};
 use super::Routing;
 use super::subscriber::send_all_subscriptions;
 use crate::core::pipe::{Pipe, PipeId};
+use crate::core::rules::TypeRules;
 use crate::error::Result;
 use crate::routing::strategy::fair_queue::FairQueue;
 use crate::routing::strategy::sub_trie::SubTrie;
 use zmio_proto::Msg;
+use zmio_proto::SocketKind;
 
 #[derive(Debug, Default)]
-pub(crate) struct XSub {
+pub struct XSubRouting {
     fq: FairQueue,
     /// The subscriptions the application sent, counted (a cancel goes out
     /// only with the last count, as libzmq's XSUB).
     subscriptions: SubTrie,
 }
 
-impl Routing for XSub {
+impl Routing for XSubRouting {
+    const RULES: TypeRules = TypeRules {
+        sends_subscriptions: true,
+        ..TypeRules::plain(SocketKind::XSub)
+    };
+
     fn attach(&mut self, pipe: Arc<Pipe>) {
         send_all_subscriptions(&self.subscriptions, &pipe);
         self.fq.attach(pipe);
