@@ -116,19 +116,19 @@ pub enum DisconnectReason {
     Local,
 }
 
-/// Which deadline passed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Timeout {
-    /// ZMQ_HANDSHAKE_IVL.
-    Handshake,
-    /// ZMQ_HEARTBEAT_TIMEOUT: no traffic after our PING.
-    Heartbeat,
-    /// The TTL the peer's PING asked for.
-    PeerTtl,
-    /// ZMQ_CONNECT_TIMEOUT: a tcp connect did not complete in time.
-    Connect,
+impl DisconnectReason {
+    /// The reason for an operating system error.
+    pub(crate) fn io(error: &std::io::Error) -> DisconnectReason {
+        DisconnectReason::Io {
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
 }
+
+/// Which deadline passed: zmio-proto's [`Timeout`](zmio_proto::Timeout),
+/// the one type for it from the connection's timers up.
+pub use zmio_proto::Timeout;
 
 /// A limit against hostile or broken peers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

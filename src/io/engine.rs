@@ -10,11 +10,11 @@ use bytes::{Bytes, BytesMut};
 
 use crate::core::pipe::{DirectSend, Pipe, Pushed};
 use crate::io::transport::{Stream, Writer};
-use crate::monitor::{DisconnectReason, Timeout};
+use crate::monitor::DisconnectReason;
 use zmio_proto::Msg;
 use zmio_proto::ProtocolError;
 use zmio_proto::mechanism::AuthReply;
-use zmio_proto::{Connection, ConnectionConfig, Event, PeerInfo, TimedOut};
+use zmio_proto::{Connection, ConnectionConfig, Event, PeerInfo};
 
 /// Bytes asked of the kernel per read, at first and at least. The size adapts
 /// to what reads return, between this and [`MAX_READ_CHUNK`]: the part of the
@@ -33,44 +33,6 @@ const TX_HIGH: usize = 1024 * 1024;
 /// own slice, so this bounds how many such messages one write carries.
 const MAX_IOV: usize = 256;
 
-/// Why a connection ended.
-#[derive(Debug)]
-pub(crate) enum CloseReason {
-    /// The peer closed its side.
-    PeerClosed,
-    /// The operating system reported an error.
-    Io(io::Error),
-    /// The peer broke the protocol or cannot talk to us.
-    Protocol(ProtocolError),
-    /// The handshake limit, the heartbeat timeout or the peer's TTL expired.
-    TimedOut(TimedOut),
-    /// A tcp connect did not complete within ZMQ_CONNECT_TIMEOUT.
-    ConnectTimedOut,
-    /// This side ended it.
-    Local,
-}
-
-impl CloseReason {
-    /// The reason as a monitor reports it.
-    pub(crate) fn to_public(&self) -> DisconnectReason {
-        match self {
-            CloseReason::PeerClosed => DisconnectReason::PeerClosed,
-            CloseReason::Io(e) => DisconnectReason::Io {
-                kind: e.kind(),
-                message: e.to_string(),
-            },
-            CloseReason::Protocol(e) => DisconnectReason::Protocol(e.clone()),
-            CloseReason::TimedOut(t) => DisconnectReason::TimedOut(match t {
-                TimedOut::Handshake => Timeout::Handshake,
-                TimedOut::Heartbeat => Timeout::Heartbeat,
-                TimedOut::PeerTtl => Timeout::PeerTtl,
-            }),
-            CloseReason::ConnectTimedOut => DisconnectReason::TimedOut(Timeout::Connect),
-            CloseReason::Local => DisconnectReason::Local,
-        }
-    }
-}
-
 /// What a read found.
 #[derive(Debug)]
 pub(crate) enum ReadStatus {
@@ -79,7 +41,7 @@ pub(crate) enum ReadStatus {
     /// The handshake completed; call `read` again once the pipe is set up.
     Ready(PeerInfo),
     /// The connection is over.
-    Closed(CloseReason),
+    Closed(DisconnectReason),
 }
 
 /// What the reactor and, for REQ and REP, the socket's own thread share of
@@ -297,7 +259,7 @@ impl Engine {
                     return ReadStatus::Ready(info);
                 }
                 Ok(None) => {}
-                Err(e) => return ReadStatus::Closed(CloseReason::Protocol(e)),
+                Err(e) => return ReadStatus::Closed(DisconnectReason::Protocol(e)),
             }
             if self.paused || drained {
                 return ReadStatus::Idle;
@@ -313,19 +275,19 @@ impl Engine {
             let got = *result.as_ref().unwrap_or(&0);
             self.rbuf.truncate(start + got);
             match result {
-                Ok(0) => return ReadStatus::Closed(CloseReason::PeerClosed),
+                Ok(0) => return ReadStatus::Closed(DisconnectReason::PeerClosed),
                 Ok(_) => {
                     drained = got < chunk && !self.peer_closing;
                     self.read_chunk = (2 * got).clamp(MIN_READ_CHUNK, MAX_READ_CHUNK);
                     let now = *now.get_or_insert_with(Instant::now);
                     let result = self.wire.lock().conn.handle_input(&mut self.rbuf, now);
                     if let Err(e) = result {
-                        return ReadStatus::Closed(CloseReason::Protocol(e));
+                        return ReadStatus::Closed(DisconnectReason::Protocol(e));
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadStatus::Idle,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return ReadStatus::Closed(CloseReason::Io(e)),
+                Err(e) => return ReadStatus::Closed(DisconnectReason::io(&e)),
             }
         }
     }
@@ -336,7 +298,7 @@ impl Engine {
     /// Messages leave the pipe all at once (one lock, a swap) into the
     /// outbox, and are encoded from there while less than [`TX_HIGH`] bytes
     /// wait to be written.
-    pub(crate) fn flush(&mut self, pipe: Option<&Arc<Pipe>>) -> Result<(), CloseReason> {
+    pub(crate) fn flush(&mut self, pipe: Option<&Arc<Pipe>>) -> Result<(), DisconnectReason> {
         if self.connecting {
             return Ok(());
         }
@@ -360,11 +322,11 @@ impl Engine {
             let mut iov = [IoSlice::new(&[]); MAX_IOV];
             let n = conn.transmit_slices(&mut iov);
             match self.stream.write_vectored(&iov[..n]) {
-                Ok(0) => return Err(CloseReason::PeerClosed),
+                Ok(0) => return Err(DisconnectReason::PeerClosed),
                 Ok(written) => conn.advance_transmit(written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(CloseReason::Io(e)),
+                Err(e) => return Err(DisconnectReason::io(&e)),
             }
         }
     }
@@ -394,14 +356,16 @@ impl Engine {
 
     /// Runs the connection's timers due at `now`. A PING it queues goes out
     /// with the next [`flush`](Self::flush); `Err` ends the connection.
-    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Result<(), CloseReason> {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Result<(), DisconnectReason> {
         let mut wire = self.wire.lock();
         // Not reading because the socket's queue is full: the peer's
         // silence proves nothing.
         if self.paused {
             wire.conn.input_paused();
         }
-        wire.conn.handle_timeout(now).map_err(CloseReason::TimedOut)
+        wire.conn
+            .handle_timeout(now)
+            .map_err(DisconnectReason::TimedOut)
     }
 
     /// When the connection (or its connect) started.

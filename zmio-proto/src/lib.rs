@@ -66,4 +66,4 @@ pub use error::ProtocolError;
 pub use frame::{Encoder, Frame, FrameDecoder};
 pub use msg::Msg;
 pub use socket_type::SocketKind;
-pub use timer::{TimedOut, Timing};
+pub use timer::{Timeout, Timing};

@@ -120,29 +120,36 @@ impl Timing {
     }
 }
 
-/// Why a timer ended a connection.
+/// Which deadline ended a connection: the one type for it, from the
+/// connection's timers up to zmio's monitor events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimedOut {
-    /// The handshake did not complete within the handshake interval.
+#[non_exhaustive]
+pub enum Timeout {
+    /// ZMQ_HANDSHAKE_IVL: the handshake did not complete in time.
     Handshake,
-    /// Nothing arrived within the heartbeat timeout after our PING.
+    /// ZMQ_HEARTBEAT_TIMEOUT: nothing arrived in time after our PING.
     Heartbeat,
     /// Nothing arrived within the TTL the peer's PING asked for.
     PeerTtl,
+    /// ZMQ_CONNECT_TIMEOUT: a transport's connect did not complete in time.
+    /// The connection's own timers never end with it; a driver that
+    /// connects does.
+    Connect,
 }
 
-impl TimedOut {
+impl Timeout {
     /// A short description for logs.
     pub fn as_str(self) -> &'static str {
         match self {
-            TimedOut::Handshake => "handshake timed out",
-            TimedOut::Heartbeat => "heartbeat timed out",
-            TimedOut::PeerTtl => "peer TTL expired",
+            Timeout::Handshake => "handshake timed out",
+            Timeout::Heartbeat => "heartbeat timed out",
+            Timeout::PeerTtl => "peer TTL expired",
+            Timeout::Connect => "connect timed out",
         }
     }
 }
 
-impl fmt::Display for TimedOut {
+impl fmt::Display for Timeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -18,10 +18,10 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use crate::core::mailbox::{SocketEvent, SocketId, SocketShared};
 use crate::core::pipe::{Pipe, PipeEvents, PipeId};
 use crate::endpoint::Endpoint;
-use crate::io::engine::{CloseReason, Engine, ReadStatus};
+use crate::io::engine::{Engine, ReadStatus};
 use crate::io::session::{Origin, Session};
 use crate::io::transport::{self, Listener, Stream, ipc};
-use crate::monitor::{Limit, MonitorEvent, MonitorEventKind};
+use crate::monitor::{DisconnectReason, Limit, MonitorEvent, MonitorEventKind, Timeout};
 use crate::options::{Options, ReconnectStop};
 use crate::ratelimit::{RateLimiter, warn_limited};
 use slab::Slab;
@@ -285,7 +285,7 @@ struct Reactor {
 enum Next {
     Keep,
     /// The connection ended; reconnect or remove, as the origin says.
-    Disconnected(CloseReason),
+    Disconnected(DisconnectReason),
     /// Lingering is over (or the socket is gone): remove the session.
     Remove,
 }
@@ -510,7 +510,7 @@ impl Reactor {
                         && engine.started() == started
                     {
                         log::debug!("connect timed out");
-                        self.disconnected(token, CloseReason::ConnectTimedOut);
+                        self.disconnected(token, DisconnectReason::TimedOut(Timeout::Connect));
                     }
                 }
                 TimerKind::AcceptRetry(token) => {
@@ -594,7 +594,7 @@ impl Reactor {
                     let _ = registry.deregister(engine.stream());
                     if !engine.is_connecting() {
                         s.emit(|| MonitorEventKind::Disconnected {
-                            reason: CloseReason::Local.to_public(),
+                            reason: DisconnectReason::Local,
                         });
                     }
                 }
@@ -751,7 +751,7 @@ impl Reactor {
             Ok(()) => true,
             Err(e) => {
                 log::warn!("cannot register connection: {e}");
-                self.disconnected(token, CloseReason::Io(e));
+                self.disconnected(token, DisconnectReason::io(&e));
                 false
             }
         }
@@ -798,7 +798,7 @@ impl Reactor {
             }
             Err(e) => {
                 log::debug!("connect to {endpoint} failed: {e}");
-                self.disconnected(token, CloseReason::Io(e));
+                self.disconnected(token, DisconnectReason::io(&e));
             }
         }
     }
@@ -818,24 +818,24 @@ impl Reactor {
 
     /// The connection of a session ended: an accepted session goes; a connect
     /// session waits and reconnects.
-    fn disconnected(&mut self, token: Token, reason: CloseReason) {
+    fn disconnected(&mut self, token: Token, reason: DisconnectReason) {
         let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
             return;
         };
         let warnings = &mut self.ctx.warnings;
         let key = |what| (s.socket_id, what);
         match &reason {
-            CloseReason::Protocol(e) => {
+            DisconnectReason::Protocol(e) => {
                 let what = Limit::of(e).map_or("protocol", Limit::as_str);
                 warn_limited!(warnings, key(what), "dropping peer: {e}");
             }
-            CloseReason::Io(e) => log::debug!("connection ended: {e}"),
-            CloseReason::PeerClosed => log::debug!("peer closed the connection"),
-            CloseReason::TimedOut(t) => {
+            DisconnectReason::Io { message, .. } => log::debug!("connection ended: {message}"),
+            DisconnectReason::PeerClosed => log::debug!("peer closed the connection"),
+            DisconnectReason::TimedOut(Timeout::Connect) => log::debug!("connect timed out"),
+            DisconnectReason::TimedOut(t) => {
                 warn_limited!(warnings, key(t.as_str()), "dropping peer: {t}")
             }
-            CloseReason::ConnectTimedOut => log::debug!("connect timed out"),
-            CloseReason::Local => {}
+            DisconnectReason::Local => {}
         }
         // How far this connection got.
         let (connected, handshaken) = s
@@ -866,7 +866,13 @@ impl Reactor {
         let stop = s.options.reconnect_stop;
         let stopped = (stop.contains(ReconnectStop::CONN_REFUSED)
             && !connected
-            && matches!(&reason, CloseReason::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused))
+            && matches!(
+                &reason,
+                DisconnectReason::Io {
+                    kind: io::ErrorKind::ConnectionRefused,
+                    ..
+                }
+            ))
             || (stop.contains(ReconnectStop::HANDSHAKE_FAILED) && connected && !handshaken)
             || (stop.contains(ReconnectStop::AFTER_DISCONNECT) && handshaken);
         let mut stopped_at = None;
@@ -899,19 +905,19 @@ impl Reactor {
         // After the socket has its Lost event: whoever acts on a
         // Disconnected finds the peer's queue being moved already.
         if s.socket.monitor.is_active() {
-            if let CloseReason::Protocol(e) = &reason
+            if let DisconnectReason::Protocol(e) = &reason
                 && let Some(limit) = Limit::of(e)
             {
                 s.emit(|| MonitorEventKind::LimitExceeded { limit });
             }
             if connected && !handshaken {
                 s.emit(|| MonitorEventKind::HandshakeFailed {
-                    reason: reason.to_public(),
+                    reason: reason.clone(),
                 });
             }
             if connected {
                 s.emit(|| MonitorEventKind::Disconnected {
-                    reason: reason.to_public(),
+                    reason: reason.clone(),
                 });
             }
         }
@@ -957,7 +963,7 @@ fn drive_session(
                 connected = true;
             }
             Ok(false) => return Next::Keep,
-            Err(e) => return Next::Disconnected(CloseReason::Io(e)),
+            Err(e) => return Next::Disconnected(DisconnectReason::io(&e)),
         }
     }
     if connected {

@@ -17,7 +17,7 @@
 //!    is pending to transmit (possibly an ERROR command), then close.
 //! 6. Timers: after any of the above, [`Connection::next_timeout`] says when
 //!    to call [`Connection::handle_timeout`] next. That call may queue a PING
-//!    (transmit it as in step 1) or return [`TimedOut`]: close then.
+//!    (transmit it as in step 1) or return [`Timeout`]: close then.
 //!
 //! The connection never reads the clock: every `now` comes from the caller.
 //!
@@ -38,7 +38,7 @@ use crate::frame::{Frame, FrameDecoder};
 use crate::greeting::{self, PeerGreeting};
 use crate::mechanism::{AuthReply, AuthRequest, Handshake, HandshakeContext, Security, Step};
 use crate::subscription;
-use crate::timer::{TimedOut, Timer, TimerTable, Timing};
+use crate::timer::{Timeout, Timer, TimerTable, Timing};
 use crate::transmit::Transmit;
 use crate::wire::{
     DEFAULT_MAX_COMMAND_SIZE, DEFAULT_MAX_METADATA_SIZE, GREETING_LEN, MAX_FRAMES_PER_MESSAGE,
@@ -311,15 +311,15 @@ impl Connection {
     /// harm). A due PING is queued for transmission and the next one
     /// scheduled; `Err` means the connection must be dropped (it is dead
     /// from then on, with no timer armed).
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), TimedOut> {
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Timeout> {
         for timer in Timer::ALL {
             if !self.timers.is_due(timer, now) {
                 continue;
             }
             let timed_out = match timer {
-                Timer::Handshake => TimedOut::Handshake,
-                Timer::PingTimeout => TimedOut::Heartbeat,
-                Timer::PeerTtl => TimedOut::PeerTtl,
+                Timer::Handshake => Timeout::Handshake,
+                Timer::PingTimeout => Timeout::Heartbeat,
+                Timer::PeerTtl => Timeout::PeerTtl,
                 Timer::NextPing => {
                     self.send_ping(now);
                     continue;

@@ -640,7 +640,7 @@ fn handshake_deadline_fires_before_ready() {
     )
     .unwrap();
     assert_eq!(c.handle_timeout(t0() + ms(499)), Ok(()));
-    assert_eq!(c.handle_timeout(t0() + ms(500)), Err(TimedOut::Handshake));
+    assert_eq!(c.handle_timeout(t0() + ms(500)), Err(Timeout::Handshake));
     assert_eq!(c.next_timeout(), None);
     assert!(!c.is_ready());
     // Dead: later input means nothing, and nothing is re-armed.
@@ -698,7 +698,7 @@ fn heartbeat_timeout_fires_when_nothing_arrives() {
     // and the timeout wins.
     assert_eq!(c.next_timeout(), Some(t0() + ms(200)));
     assert_eq!(c.handle_timeout(t0() + ms(199)), Ok(()));
-    assert_eq!(c.handle_timeout(t0() + ms(200)), Err(TimedOut::Heartbeat));
+    assert_eq!(c.handle_timeout(t0() + ms(200)), Err(Timeout::Heartbeat));
     assert_eq!(c.next_timeout(), None);
 }
 
@@ -713,7 +713,7 @@ fn any_input_resets_the_heartbeat_timeout() {
     c.handle_timeout(t0() + ms(350)).unwrap();
     c.handle_timeout(t0() + ms(450)).unwrap();
     assert_eq!(c.handle_timeout(t0() + ms(599)), Ok(()));
-    assert_eq!(c.handle_timeout(t0() + ms(600)), Err(TimedOut::Heartbeat));
+    assert_eq!(c.handle_timeout(t0() + ms(600)), Err(Timeout::Heartbeat));
 }
 
 #[test]
@@ -723,7 +723,7 @@ fn a_longer_timeout_is_not_extended_by_later_pings() {
         assert_eq!(c.handle_timeout(t0() + ms(at)), Ok(()));
         assert_eq!(take_all(&mut c), PING_NO_TTL);
     }
-    assert_eq!(c.handle_timeout(t0() + ms(450)), Err(TimedOut::Heartbeat));
+    assert_eq!(c.handle_timeout(t0() + ms(450)), Err(Timeout::Heartbeat));
 }
 
 #[test]
@@ -749,7 +749,7 @@ fn a_received_ping_with_ttl_sets_a_deadline() {
     // Armed again by the next PING; expires with silence.
     feed_at(&mut c, b"\x04\x07\x04PING\x00\x0f", t0() + ms(2000)).unwrap();
     assert_eq!(c.handle_timeout(t0() + ms(3499)), Ok(()));
-    assert_eq!(c.handle_timeout(t0() + ms(3500)), Err(TimedOut::PeerTtl));
+    assert_eq!(c.handle_timeout(t0() + ms(3500)), Err(Timeout::PeerTtl));
 }
 
 #[test]
@@ -761,7 +761,7 @@ fn silence_while_the_caller_does_not_read_is_not_a_timeout() {
     assert_eq!(c.handle_timeout(t0() + ms(200)), Ok(()));
     assert_eq!(take_all(&mut c).len(), 2 * PING_NO_TTL.len() + 7);
     // Reading again: the wait started by the PING at 200 applies.
-    assert_eq!(c.handle_timeout(t0() + ms(300)), Err(TimedOut::Heartbeat));
+    assert_eq!(c.handle_timeout(t0() + ms(300)), Err(Timeout::Heartbeat));
 }
 
 #[test]
