@@ -221,6 +221,16 @@ impl Queue {
         }
     }
 
+    /// Changes the limit (`hwm` maps the current one to the new one; 0 is
+    /// none) and turns conflation on if `conflate`: an inproc queue's
+    /// limits once its far end is known.
+    pub(crate) fn set_limits(&self, hwm: impl FnOnce(usize) -> usize, conflate: bool) {
+        let mut state = self.lock();
+        state.hwm = hwm(state.hwm);
+        state.lwm = low_water_mark(state.hwm);
+        state.conflate |= conflate;
+    }
+
     /// Number of messages waiting.
     pub(crate) fn len(&self) -> usize {
         self.lock().items.len()
@@ -350,7 +360,8 @@ impl Pipe {
 
     /// The connecting end of an inproc connection to `endpoint`: its queues
     /// have no reader or writer on the far side until the binder pairs it
-    /// ([`Pipe::pair_inproc`]); until then messages wait, up to `sndhwm`.
+    /// (the inproc table pairs it, see [`Pipe::crosswise`]); until then messages
+    /// wait, up to `sndhwm`.
     pub(crate) fn inproc(endpoint: &str, options: &Options, owner: &Owner) -> Arc<Pipe> {
         let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
         let (out_conflate, inb_conflate) = conflation(options.conflate, owner.rules);
@@ -391,52 +402,28 @@ impl Pipe {
         })
     }
 
-    /// Binder side of inproc: the peer pipe for `connecting` (made by
-    /// [`Pipe::inproc`]), owned by the binder, sharing its queues crosswise.
-    /// Each queue's limit becomes the sender's SNDHWM plus the receiver's
-    /// RCVHWM (no limit if either is 0), as in libzmq; conflation holds if
-    /// either side asked for it. Both peers count as up from here, and each
-    /// pipe carries the other socket's routing id.
-    pub(crate) fn pair_inproc(
-        connecting: &Arc<Pipe>,
-        connecting_routing_id: Option<Bytes>,
-        binder: Binder<'_>,
-    ) -> Option<Arc<Pipe>> {
-        let link = connecting.inproc.as_ref()?;
+    /// The other end of an inproc pipe: a pipe owned by `far` over the same
+    /// two queues crosswise (this pipe's outbound queue is its inbound one),
+    /// `far` becoming their reader and writer on that side. `None` for a
+    /// pipe with a connection behind it. The queues' limits stay as they
+    /// are ([`Queue::set_limits`]).
+    pub(crate) fn crosswise(&self, far: &Owner, immediate: bool) -> Option<Arc<Pipe>> {
+        let link = self.inproc.as_ref()?;
         let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
-        let to_binder = binder.owner.end(id);
-        let _ = connecting.out.reader.set(to_binder.clone());
-        let _ = connecting.inb.writer.set(to_binder);
-        let (binder_out, binder_inb) = conflation(binder.conflate, binder.owner.rules);
-        for (queue, their_hwm, conflate) in [
-            (&connecting.out, binder.rcvhwm, binder_inb),
-            (&connecting.inb, binder.sndhwm, binder_out),
-        ] {
-            let mut state = queue.lock();
-            state.hwm = if state.hwm == 0 || their_hwm == 0 {
-                0
-            } else {
-                state.hwm.saturating_add(their_hwm)
-            };
-            state.lwm = low_water_mark(state.hwm);
-            state.conflate |= conflate;
-        }
-        let peer_link = InprocLink {
+        let to_far = far.end(id);
+        let _ = self.out.reader.set(to_far.clone());
+        let _ = self.inb.writer.set(to_far);
+        let far_link = InprocLink {
             endpoint: link.endpoint.clone(),
         };
-        let peer = Pipe::build(
+        Some(Pipe::build(
             id,
-            connecting.inb.clone(),
-            connecting.out.clone(),
-            binder.owner,
-            Some(peer_link),
-            binder.immediate,
-        );
-        peer.set_peer_routing_id(connecting_routing_id);
-        connecting.set_peer_routing_id(binder.routing_id);
-        peer.set_peer_up(true);
-        connecting.set_peer_up(true);
-        Some(peer)
+            self.inb.clone(),
+            self.out.clone(),
+            far,
+            Some(far_link),
+            immediate,
+        ))
     }
 
     /// The inproc endpoint of an inproc pipe.
@@ -889,22 +876,11 @@ impl Pipe {
 /// on a socket with these rules: the ones carrying data. A subscriber's
 /// outbound queue and a publisher's inbound one carry subscriptions, never
 /// conflated (each one counts).
-fn conflation(conflate: bool, rules: TypeRules) -> (bool, bool) {
+pub(crate) fn conflation(conflate: bool, rules: TypeRules) -> (bool, bool) {
     (
         conflate && !rules.sends_subscriptions,
         conflate && !rules.receives_subscriptions,
     )
-}
-
-/// The binding socket's side of an inproc connection, for [`Pipe::pair_inproc`].
-#[derive(Debug)]
-pub(crate) struct Binder<'a> {
-    pub(crate) owner: &'a Owner,
-    pub(crate) sndhwm: usize,
-    pub(crate) rcvhwm: usize,
-    pub(crate) conflate: bool,
-    pub(crate) immediate: bool,
-    pub(crate) routing_id: Option<Bytes>,
 }
 
 /// Pipes with no reactor thread and no socket behind them, for strategy tests.
@@ -1171,56 +1147,6 @@ mod tests {
         assert_eq!(conflation(true, rules(SocketKind::Pub)), (true, false));
         assert_eq!(conflation(true, rules(SocketKind::Dealer)), (true, true));
         assert_eq!(conflation(false, rules(SocketKind::Dealer)), (false, false));
-    }
-
-    #[test]
-    fn inproc_pipes_share_queues_crosswise_with_summed_limits() {
-        let a_socket = Arc::new(Recorder::default());
-        let b_socket = Arc::new(Recorder::default());
-        let b_owner = owner(SocketKind::Pull, &b_socket);
-        let options = Options {
-            sndhwm: 2,
-            ..Options::default()
-        };
-        let a = Pipe::inproc("inproc://t", &options, &owner(SocketKind::Push, &a_socket));
-        // Before the bind: queued up to the connecting side's SNDHWM.
-        a.try_push(a.out(), Msg::from("early")).unwrap();
-        a.try_push(a.out(), Msg::from("early 2")).unwrap();
-        assert!(a.try_push(a.out(), Msg::from("full")).is_err());
-        assert!(!a.is_peer_up());
-        let b = Pipe::pair_inproc(
-            &a,
-            Some(Bytes::from_static(b"A")),
-            Binder {
-                owner: &b_owner,
-                sndhwm: 1,
-                rcvhwm: 3,
-                conflate: false,
-                immediate: false,
-                routing_id: None,
-            },
-        )
-        .unwrap();
-        assert!(a.is_peer_up() && b.is_peer_up());
-        assert_eq!(b.peer_routing_id(), Some(Bytes::from_static(b"A")));
-        assert_eq!(a.peer_routing_id(), None);
-        assert_eq!(b.inproc_endpoint(), Some("inproc://t"));
-        // 2 (A's SNDHWM) + 3 (B's RCVHWM).
-        assert_eq!(a.room(a.out()), 3);
-        assert_eq!(b.pop(b.inb()), Some(Msg::from("early")));
-        // B found it non-empty; once empty, A's next push wakes B.
-        assert_eq!(b.pop(b.inb()), Some(Msg::from("early 2")));
-        assert_eq!(b.pop(b.inb()), None);
-        let before = b_socket.seq();
-        a.try_push(a.out(), Msg::from("hello")).unwrap();
-        assert_eq!(b_socket.seq(), before + 1, "the binder's socket is woken");
-        // Closing from one end tells both sockets.
-        b.close_inproc();
-        assert_eq!(a_socket.terminations(), 1);
-        assert_eq!(b_socket.terminations(), 1);
-        assert!(a.inb().is_closed_and_empty());
-        assert_eq!(b.pop(b.inb()), Some(Msg::from("hello")), "still readable");
-        assert!(b.inb().is_closed_and_empty());
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //!
 //! A connection is two pipes sharing two queues crosswise (one pipe's
 //! outbound queue is the other's inbound), made by
-//! [`Pipe::inproc`] (connecting side, at `connect`) and [`Pipe::pair_inproc`]
-//! (binding side). The registry's lock is held while a binder's pipe is
+//! [`Pipe::inproc`] (connecting side, at `connect`) and paired here
+//! (`Binding::pair`, binding side, with libzmq's rule for the limits). The registry's lock is held while a binder's pipe is
 //! posted to it, so a binder that closes either finds the pipe in its
 //! mailbox or never gets it; either way no pipe is left without a reader.
 
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 
 use crate::core::mailbox::{SocketEvent, SocketId, SocketShared};
-use crate::core::pipe::{Binder, Owner, Pipe};
+use crate::core::pipe::{Owner, Pipe, conflation};
 use crate::error::{Error, Result};
 
 /// A bound inproc name: what a connecting socket needs of the binder.
@@ -35,15 +35,35 @@ pub(crate) struct Binding {
 }
 
 impl Binding {
-    fn binder(&self) -> Binder<'_> {
-        Binder {
-            owner: &self.owner,
-            sndhwm: self.sndhwm,
-            rcvhwm: self.rcvhwm,
-            conflate: self.conflate,
-            immediate: self.immediate,
-            routing_id: self.routing_id.clone(),
+    /// The binder's pipe for `connecting` (made by [`Pipe::inproc`]),
+    /// sharing its queues crosswise. Each queue's limit becomes the
+    /// sender's SNDHWM plus the receiver's RCVHWM (no limit if either is
+    /// 0), as in libzmq, and conflation holds if either side asked for it.
+    /// Both peers count as up from here, and each pipe carries the other
+    /// socket's routing id.
+    fn pair(&self, connecting: &Arc<Pipe>, routing_id: Option<Bytes>) -> Option<Arc<Pipe>> {
+        let peer = connecting.crosswise(&self.owner, self.immediate)?;
+        let (binder_out, binder_inb) = conflation(self.conflate, self.owner.rules);
+        for (queue, their_hwm, conflate) in [
+            (connecting.out(), self.rcvhwm, binder_inb),
+            (connecting.inb(), self.sndhwm, binder_out),
+        ] {
+            queue.set_limits(
+                |ours| {
+                    if ours == 0 || their_hwm == 0 {
+                        0
+                    } else {
+                        ours.saturating_add(their_hwm)
+                    }
+                },
+                conflate,
+            );
         }
+        peer.set_peer_routing_id(routing_id);
+        connecting.set_peer_routing_id(self.routing_id.clone());
+        peer.set_peer_up(true);
+        connecting.set_peer_up(true);
+        Some(peer)
     }
 }
 
@@ -94,9 +114,7 @@ impl Registry {
                 pending.pipe.close_inproc();
                 continue;
             }
-            if let Some(pipe) =
-                Pipe::pair_inproc(&pending.pipe, pending.routing_id, binding.binder())
-            {
+            if let Some(pipe) = binding.pair(&pending.pipe, pending.routing_id) {
                 paired(&pending.socket, &pending.pipe);
                 attached.push(pipe);
             }
@@ -138,7 +156,7 @@ impl Registry {
                 theirs,
             });
         }
-        if let Some(peer) = Pipe::pair_inproc(pipe, routing_id, binding.binder()) {
+        if let Some(peer) = binding.pair(pipe, routing_id) {
             paired(socket, pipe);
             binding.socket.post(SocketEvent::Attach(peer));
         }
@@ -187,5 +205,62 @@ fn paired(socket: &Arc<SocketShared>, pipe: &Arc<Pipe>) {
         socket.post(SocketEvent::Ready(pipe.clone()));
     } else {
         pipe.wake_sender();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::pipe::testing::{Recorder, owner};
+    use crate::core::rules::TypeRules;
+    use crate::options::Options;
+    use zmio_proto::{Msg, SocketKind};
+
+    #[test]
+    fn inproc_pipes_share_queues_crosswise_with_summed_limits() {
+        let a_socket = Arc::new(Recorder::default());
+        let b_socket = Arc::new(Recorder::default());
+        let b_owner = owner(SocketKind::Pull, &b_socket);
+        let options = Options {
+            sndhwm: 2,
+            ..Options::default()
+        };
+        let a = Pipe::inproc("inproc://t", &options, &owner(SocketKind::Push, &a_socket));
+        // Before the bind: queued up to the connecting side's SNDHWM.
+        a.try_push(a.out(), Msg::from("early")).unwrap();
+        a.try_push(a.out(), Msg::from("early 2")).unwrap();
+        assert!(a.try_push(a.out(), Msg::from("full")).is_err());
+        assert!(!a.is_peer_up());
+        let binding = Binding {
+            socket_id: 2,
+            socket: SocketShared::new(TypeRules::plain(SocketKind::Pull)),
+            owner: b_owner,
+            sndhwm: 1,
+            rcvhwm: 3,
+            conflate: false,
+            immediate: false,
+            routing_id: None,
+        };
+        let b = binding.pair(&a, Some(Bytes::from_static(b"A"))).unwrap();
+        assert!(a.is_peer_up() && b.is_peer_up());
+        assert_eq!(b.peer_routing_id(), Some(Bytes::from_static(b"A")));
+        assert_eq!(a.peer_routing_id(), None);
+        assert_eq!(b.inproc_endpoint(), Some("inproc://t"));
+        // 2 (A's SNDHWM) + 3 (B's RCVHWM).
+        assert_eq!(a.room(a.out()), 3);
+        assert_eq!(b.pop(b.inb()), Some(Msg::from("early")));
+        // B found it non-empty; once empty, A's next push wakes B.
+        assert_eq!(b.pop(b.inb()), Some(Msg::from("early 2")));
+        assert_eq!(b.pop(b.inb()), None);
+        let before = b_socket.seq();
+        a.try_push(a.out(), Msg::from("hello")).unwrap();
+        assert_eq!(b_socket.seq(), before + 1, "the binder's socket is woken");
+        // Closing from one end tells both sockets.
+        b.close_inproc();
+        assert_eq!(a_socket.terminations(), 1);
+        assert_eq!(b_socket.terminations(), 1);
+        assert!(a.inb().is_closed_and_empty());
+        assert_eq!(b.pop(b.inb()), Some(Msg::from("hello")), "still readable");
+        assert!(b.inb().is_closed_and_empty());
     }
 }
