@@ -1,46 +1,33 @@
-//! Micro-benchmarks of the hand-off between a socket (application side) and
-//! the reactor through a pipe, without a network or a reactor thread:
-//! nanoseconds per message. The pipe is the real one (`src/pipe.rs`, high
-//! water mark 1000 as by default); its wake-ups for the reactor go through the
-//! real `Waker` to a detached command queue, which the reactor side empties
-//! once per turn as the reactor loop does.
+//! Micro-benchmarks of the hand-off between two sockets through a pipe,
+//! without a network or a reactor: an inproc PUSH and PULL of one context,
+//! nanoseconds per message, through zmio's public API. An inproc connection
+//! is the pipe alone (two bounded queues shared crosswise; each wakes its
+//! reader's mailbox), so this measures the pipe plus the socket layer on
+//! each side (the load balancer, the fair queue and its read cache).
 //!
-//! - `handoff/send_path`: one thread; the socket side queues [`POP_BATCH`]
-//!   messages one `try_push` at a time (as PUSH's load balancer does), then
-//!   the reactor side takes them with one `take_all` (as the engine's flush
-//!   does) and takes its commands (the one activation of the batch).
-//! - `handoff/recv_path`: one thread; the reactor side checks the room and
-//!   queues [`POP_BATCH`] messages with one `push_batch` (as the engine's
-//!   delivery does), then the socket side takes them with one `take_all` (as
-//!   the fair queue's read cache does).
+//! - `handoff/batch`: one thread; [`BATCH`] sends on the PUSH, then
+//!   [`BATCH`] receives on the PULL (the queue is swapped out whole into the
+//!   fair queue's cache on the first receive).
 //! - `handoff/two_threads`: a producer thread sends one message at a time
-//!   (yielding while the pipe is at its high water mark) and a consumer
-//!   thread takes batches (yielding when it finds the pipe empty, where the
-//!   reactor would sleep in `epoll_wait`). Time from the first send to the
-//!   last message taken, per message; this one includes building and
-//!   dropping each message and moving cache lines between cores, and it
-//!   is the noisiest on a loaded machine.
+//!   (blocking at the high water mark, 1000 by default) and the consumer
+//!   receives on the bench thread; time from the first send to the last
+//!   message received, per message. It includes sleeping and waking when
+//!   one side outruns the other, and it is the noisiest on a loaded machine.
 //!
-//! In the single-threaded cases each criterion iteration is one message and
-//! building and dropping the messages is outside the timed region.
-//! Run with `cargo bench --features bench-internals --bench handoff`.
+//! In `batch` each criterion iteration is one message and building the
+//! messages is outside the timed region.
+//! Run with `cargo bench --bench handoff`.
 
-use std::collections::VecDeque;
-use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use zmio::Msg;
-use zmio::bench_internals::HandOff;
+use zmio::{Context, Msg, Pull, Push};
 
-/// Messages per measured batch. The engine and the fair queue take
-/// whatever is queued in one swap (`Pipe::take_all`); this is how much is
-/// queued each time here.
-const POP_BATCH: usize = 256;
-/// The default ZMQ_SNDHWM / ZMQ_RCVHWM.
-const HWM: usize = 1000;
+/// Messages per measured batch (less than the high water mark, so no send
+/// waits).
+const BATCH: usize = 256;
 /// Payload of every message (the pipe moves `Msg` handles; size does not matter).
 const SIZE: usize = 16;
 
@@ -53,50 +40,28 @@ fn handoff(c: &mut Criterion) {
         .measurement_time(Duration::from_millis(2500))
         .throughput(Throughput::Elements(1));
 
-    // Made once: criterion calls the closure below for every sample.
-    let pipe = HandOff::new(HWM);
-    let mut msgs: Vec<Msg> = Vec::with_capacity(POP_BATCH);
-    let mut taken: VecDeque<Msg> = VecDeque::with_capacity(POP_BATCH);
-    group.bench_function("send_path", |b| {
+    let ctx = Context::new().expect("context");
+    let mut pull = ctx.socket::<Pull>().expect("pull");
+    pull.bind("inproc://handoff-batch").expect("bind");
+    let mut push = ctx.socket::<Push>().expect("push");
+    push.connect("inproc://handoff-batch").expect("connect");
+    let mut msgs: Vec<Msg> = Vec::with_capacity(BATCH);
+    group.bench_function("batch", |b| {
         b.iter_custom(|iters| {
             let mut elapsed = Duration::ZERO;
             let mut left = iters;
             while left > 0 {
-                let n = left.min(POP_BATCH as u64);
+                let n = left.min(BATCH as u64);
                 msgs.extend((0..n).map(|_| Msg::from(payload.clone())));
                 let start = Instant::now();
                 for msg in msgs.drain(..) {
-                    if pipe.send(msg).is_err() {
-                        panic!("a batch fits below the high water mark");
-                    }
+                    push.send(msg)
+                        .expect("a batch fits below the high water mark");
                 }
-                pipe.take_reactor_commands();
-                pipe.take_outbound(&mut taken);
+                for _ in 0..n {
+                    pull.recv().expect("recv");
+                }
                 elapsed += start.elapsed();
-                assert_eq!(taken.len() as u64, n);
-                taken.clear();
-                left -= n;
-            }
-            elapsed
-        });
-    });
-
-    let pipe = HandOff::new(HWM);
-    let mut inbound: VecDeque<Msg> = VecDeque::with_capacity(POP_BATCH);
-    group.bench_function("recv_path", |b| {
-        b.iter_custom(|iters| {
-            let mut elapsed = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(POP_BATCH as u64);
-                inbound.extend((0..n).map(|_| Msg::from(payload.clone())));
-                let start = Instant::now();
-                assert!(pipe.inbound_room() >= inbound.len());
-                pipe.deliver(&mut inbound);
-                pipe.recv_batch(&mut taken);
-                elapsed += start.elapsed();
-                assert_eq!(taken.len() as u64, n);
-                taken.clear();
                 left -= n;
             }
             elapsed
@@ -105,33 +70,25 @@ fn handoff(c: &mut Criterion) {
 
     group.bench_function("two_threads", |b| {
         b.iter_custom(|iters| {
-            let pipe = HandOff::new(HWM);
-            let start_line = Barrier::new(2);
+            let ctx = Context::new().expect("context");
+            let mut pull = ctx.socket::<Pull>().expect("pull");
+            pull.bind("inproc://handoff-threads").expect("bind");
+            let mut push = ctx.socket::<Push>().expect("push");
+            push.connect("inproc://handoff-threads").expect("connect");
             thread::scope(|s| {
-                let consumer = s.spawn(|| {
-                    let mut taken: VecDeque<Msg> = VecDeque::with_capacity(POP_BATCH);
-                    let mut got = 0;
-                    start_line.wait();
-                    while got < iters {
-                        pipe.take_reactor_commands();
-                        pipe.take_outbound(&mut taken);
-                        if taken.is_empty() {
-                            thread::yield_now();
-                        }
-                        got += taken.len() as u64;
-                        taken.clear();
+                // One message through first: both sides are set up when the
+                // clock starts.
+                push.send(Msg::from("ready")).expect("send");
+                pull.recv().expect("recv");
+                let start = Instant::now();
+                s.spawn(|| {
+                    for _ in 0..iters {
+                        push.send(Msg::from(payload.clone())).expect("send");
                     }
                 });
-                start_line.wait();
-                let start = Instant::now();
                 for _ in 0..iters {
-                    let mut msg = Msg::from(payload.clone());
-                    while let Err(refused) = pipe.send(msg) {
-                        msg = refused;
-                        thread::yield_now();
-                    }
+                    pull.recv().expect("recv");
                 }
-                consumer.join().expect("consumer thread");
                 start.elapsed()
             })
         });

@@ -31,7 +31,7 @@
 //   routing     strategies, socket-type policies
 //   io          reactor, session, engine, transports
 //   socket      Socket<T> and its options
-//   api         context, poll, proxy (and bench_internals)
+//   api         context, poll, proxy
 mod endpoint;
 mod error;
 mod monitor;
@@ -47,9 +47,6 @@ mod io;
 
 mod socket;
 
-#[cfg(feature = "bench-internals")]
-#[doc(hidden)]
-pub mod bench_internals;
 mod context;
 mod poll;
 mod proxy;

@@ -3,8 +3,8 @@
 //! modules depend on each other (directly or round a longer cycle).
 //!
 //! Layers, bottom up: vocabulary (error, endpoint, options, monitor,
-//! ratelimit, sys), core, routing, io, socket, api (context, poll, proxy,
-//! bench_internals, the crate root). A module is a file's path below `src/`
+//! ratelimit, sys), core, routing, io, socket, api (context, poll, proxy, the
+//! crate root). A module is a file's path below `src/`
 //! up to its second segment inside `core/`, `routing/` and `io/`
 //! (`core::pipe`, `io::reactor`), else its first (`socket`, `poll`). Names
 //! the crate root re-exports (`crate::Error`) count as the module they come
@@ -23,7 +23,7 @@ fn layer(first: &str) -> Option<u8> {
         "routing" => 2,
         "io" => 3,
         "socket" => 4,
-        "context" | "poll" | "proxy" | "bench_internals" | "lib" => 5,
+        "context" | "poll" | "proxy" | "lib" => 5,
         _ => return None,
     })
 }

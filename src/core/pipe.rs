@@ -315,7 +315,7 @@ pub(crate) trait DirectSend: Send + Sync + std::fmt::Debug {
 
 impl Pipe {
     /// A pipe with `sndhwm`/`rcvhwm` message limits (0 = unlimited).
-    #[cfg(any(test, feature = "bench-internals"))]
+    #[cfg(test)]
     pub(crate) fn new(
         sndhwm: usize,
         rcvhwm: usize,
@@ -681,7 +681,7 @@ impl Pipe {
 
     /// Writer side: how many messages `queue` takes before its high water
     /// mark (`usize::MAX` without one).
-    #[cfg(any(test, feature = "bench-internals"))]
+    #[cfg(test)]
     pub(crate) fn room(&self, queue: &Queue) -> usize {
         let state = queue.lock();
         if state.hwm == 0 || state.conflate {

@@ -118,26 +118,6 @@ impl ReactorShared {
         }
     }
 
-    /// A handle with no reactor thread behind it: commands just accumulate,
-    /// so tests can see who woke the reactor and why.
-    #[cfg(feature = "bench-internals")]
-    // Tests and benchmarks only: without an epoll instance they cannot run.
-    #[allow(clippy::expect_used)]
-    pub(crate) fn detached() -> Arc<ReactorShared> {
-        let poll = Poll::new().expect("poll for a test reactor handle");
-        let waker = Waker::new(poll.registry(), WAKER).expect("waker for a test reactor handle");
-        Arc::new(ReactorShared {
-            commands: Mutex::new(Vec::new()),
-            waker,
-        })
-    }
-
-    /// The commands queued so far (tests only).
-    #[cfg(feature = "bench-internals")]
-    pub(crate) fn take_commands(&self) -> Vec<Command> {
-        std::mem::take(&mut *self.commands.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
     /// Tells the reactor a pipe has work.
     pub(crate) fn activate(&self, pipe: PipeId) {
         self.send(Command::Activate(pipe));
