@@ -194,7 +194,7 @@ impl Queue {
     /// A push found the reader idle: mark the queue activated (before the
     /// socket-wide mark, so a reader that sees that sees this too) and wake
     /// the reader.
-    fn wake_reader(&self) {
+    fn activate_reader(&self) {
         self.activated.store(true, Ordering::Release);
         if let Some(reader) = self.reader.get() {
             if let Some(activation) = &reader.activation {
@@ -205,7 +205,7 @@ impl Queue {
     }
 
     /// The reader drained a queue its writer found full.
-    fn wake_writer(&self) {
+    fn activate_writer(&self) {
         if let Some(writer) = self.writer.get() {
             writer.events.write_activated(writer.pipe);
         }
@@ -516,13 +516,13 @@ impl Pipe {
         self.peer_up.store(up, Ordering::Release);
         if up && self.immediate {
             // A send may be waiting for a peer that is up.
-            self.wake_sender();
+            self.activate_sender();
         }
     }
 
     /// Tells the socket side a send may go ahead now (the peer is up).
-    pub(crate) fn wake_sender(&self) {
-        self.out.wake_writer();
+    pub(crate) fn activate_sender(&self) {
+        self.out.activate_writer();
     }
 
     /// Whether load balancing may queue to this pipe now: always, unless
@@ -603,7 +603,7 @@ impl Pipe {
             Ok(()) => return Ok(()),
             Err(msg) => msg,
         };
-        let wake_reader = {
+        let activate_reader = {
             let mut state = queue.lock();
             if state.is_full() {
                 state.writer_blocked = true;
@@ -612,8 +612,8 @@ impl Pipe {
             state.enqueue(msg);
             std::mem::replace(&mut state.reader_idle, false)
         };
-        if wake_reader {
-            queue.wake_reader();
+        if activate_reader {
+            queue.activate_reader();
         }
         Ok(())
     }
@@ -637,7 +637,7 @@ impl Pipe {
             Ok(()) => return true,
             Err(msg) => msg,
         };
-        let wake_reader = {
+        let activate_reader = {
             let mut state = queue.lock();
             if state.is_full() {
                 return false;
@@ -645,8 +645,8 @@ impl Pipe {
             state.enqueue(msg);
             std::mem::replace(&mut state.reader_idle, false)
         };
-        if wake_reader {
-            queue.wake_reader();
+        if activate_reader {
+            queue.activate_reader();
         }
         true
     }
@@ -664,7 +664,7 @@ impl Pipe {
     /// messages that must not be dropped or block (subscriptions, REP replies
     /// are checked by the caller), and for the reactor, which checks room first.
     pub(crate) fn push(&self, queue: &Queue, msg: Msg) -> Pushed {
-        let (wake_reader, full) = {
+        let (activate_reader, full) = {
             let mut state = queue.lock();
             state.enqueue(msg);
             let full = state.is_full();
@@ -673,8 +673,8 @@ impl Pipe {
             }
             (std::mem::replace(&mut state.reader_idle, false), full)
         };
-        if wake_reader {
-            queue.wake_reader();
+        if activate_reader {
+            queue.activate_reader();
         }
         if full { Pushed::NowFull } else { Pushed::Room }
     }
@@ -697,7 +697,7 @@ impl Pipe {
     /// when the queue is full: then the writer is marked blocked and the
     /// reader wakes it at the low water mark.
     pub(crate) fn push_batch(&self, queue: &Queue, msgs: &mut VecDeque<Msg>) -> Pushed {
-        let (wake_reader, full) = {
+        let (activate_reader, full) = {
             let mut state = queue.lock();
             let take = if state.conflate {
                 // Only the newest counts; the rest are dropped here.
@@ -724,8 +724,8 @@ impl Pipe {
             let wake = take > 0 && std::mem::replace(&mut state.reader_idle, false);
             (wake, full)
         };
-        if wake_reader {
-            queue.wake_reader();
+        if activate_reader {
+            queue.activate_reader();
         }
         if full { Pushed::NowFull } else { Pushed::Room }
     }
@@ -736,7 +736,7 @@ impl Pipe {
     /// becomes the writer's). Marks the reader idle and wakes a writer
     /// blocked at the high water mark.
     pub(crate) fn take_all(&self, queue: &Queue, into: &mut VecDeque<Msg>) {
-        let wake_writer = {
+        let activate_writer = {
             let mut state = queue.lock();
             if into.is_empty() {
                 std::mem::swap(&mut state.items, into);
@@ -746,8 +746,8 @@ impl Pipe {
             state.reader_idle = true;
             std::mem::replace(&mut state.writer_blocked, false)
         };
-        if wake_writer {
-            queue.wake_writer();
+        if activate_writer {
+            queue.activate_writer();
         }
     }
 
@@ -759,7 +759,7 @@ impl Pipe {
         if msgs.is_empty() {
             return;
         }
-        let wake_reader = {
+        let activate_reader = {
             let mut state = queue.lock();
             if state.conflate {
                 // Anything queued since is newer than what comes back.
@@ -774,8 +774,8 @@ impl Pipe {
             }
             std::mem::replace(&mut state.reader_idle, false)
         };
-        if wake_reader {
-            queue.wake_reader();
+        if activate_reader {
+            queue.activate_reader();
         }
     }
 
@@ -783,7 +783,7 @@ impl Pipe {
     /// marks the reader idle; draining to the low water mark wakes a blocked writer.
     #[cfg(test)]
     pub(crate) fn pop_batch(&self, queue: &Queue, max: usize, into: &mut Vec<Msg>) {
-        let wake_writer = {
+        let activate_writer = {
             let mut state = queue.lock();
             let n = max.min(state.items.len());
             into.extend(state.items.drain(..n));
@@ -795,8 +795,8 @@ impl Pipe {
                 true
             }
         };
-        if wake_writer {
-            queue.wake_writer();
+        if activate_writer {
+            queue.activate_writer();
         }
     }
 
@@ -810,7 +810,7 @@ impl Pipe {
     /// [`Pipe::pop`], with the count of peer resets (see
     /// [`Pipe::reset_peer`]) the message came after.
     pub(crate) fn pop_with_resets(&self, queue: &Queue) -> (Option<Msg>, u64) {
-        let (msg, wake_writer, resets) = {
+        let (msg, activate_writer, resets) = {
             let mut state = queue.lock();
             let resets = self.peer_resets.load(Ordering::Acquire);
             let msg = state.items.pop_front();
@@ -823,8 +823,8 @@ impl Pipe {
             };
             (msg, wake, resets)
         };
-        if wake_writer {
-            queue.wake_writer();
+        if activate_writer {
+            queue.activate_writer();
         }
         (msg, resets)
     }
@@ -840,7 +840,7 @@ impl Pipe {
             state.items.clear();
             self.peer_resets.fetch_add(1, Ordering::AcqRel);
         }
-        self.inb.wake_reader();
+        self.inb.activate_reader();
     }
 
     /// How many times the peer was reset (see [`Pipe::reset_peer`]).
@@ -868,7 +868,7 @@ impl Pipe {
         self.out.lock().closed = true;
         // The socket may hold this pipe as idle: it must look again to
         // read what is left and then let it go.
-        self.inb.wake_reader();
+        self.inb.activate_reader();
     }
 }
 

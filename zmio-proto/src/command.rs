@@ -131,17 +131,17 @@ impl Ready {
 /// error-reason = short-size 0*255VCHAR
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error {
+pub struct ErrorCommand {
     /// The reason, as sent.
     pub reason: Bytes,
 }
 
-impl Error {
+impl ErrorCommand {
     /// Command name.
     pub const NAME: &'static [u8] = b"ERROR";
 
     /// Decodes the reason.
-    pub fn decode(data: &Bytes) -> Result<Error, ProtocolError> {
+    pub fn decode(data: &Bytes) -> Result<ErrorCommand, ProtocolError> {
         // error-reason = short-size 0*255VCHAR: the size octet is there and
         // the reason fits in the command.
         let Some(&len) = data.first() else {
@@ -155,7 +155,7 @@ impl Error {
                 "ERROR reason runs past the end of the command",
             ));
         }
-        Ok(Error {
+        Ok(ErrorCommand {
             reason: data.slice(1..1 + len),
         })
     }
@@ -309,7 +309,7 @@ pub enum Command {
     /// READY.
     Ready(Ready),
     /// ERROR.
-    Error(Error),
+    Error(ErrorCommand),
     /// PING.
     Ping(Ping),
     /// PONG.
@@ -327,7 +327,7 @@ impl Command {
     pub fn decode(raw: RawCommand) -> Result<Command, ProtocolError> {
         Ok(match &raw.name[..] {
             Ready::NAME => Command::Ready(Ready::decode(&raw.data)?),
-            Error::NAME => Command::Error(Error::decode(&raw.data)?),
+            ErrorCommand::NAME => Command::Error(ErrorCommand::decode(&raw.data)?),
             Ping::NAME => Command::Ping(Ping::decode(&raw.data)?),
             Pong::NAME => Command::Pong(Pong::decode(&raw.data)),
             Subscribe::NAME => Command::Subscribe(Subscribe::decode(&raw.data)),
@@ -461,23 +461,23 @@ mod tests {
 
     #[test]
     fn error_reason_byte_literal() {
-        let e = Error {
+        let e = ErrorCommand {
             reason: Bytes::from_static(b"Invalid socket type"),
         };
         let wire = encoded(|enc| e.encode(enc));
         assert_eq!(wire, b"\x04\x1a\x05ERROR\x13Invalid socket type");
         assert_eq!(
-            Error::decode(&Bytes::copy_from_slice(&wire[8..])).unwrap(),
+            ErrorCommand::decode(&Bytes::copy_from_slice(&wire[8..])).unwrap(),
             e
         );
     }
 
     #[test]
     fn error_reason_must_fit() {
-        assert!(Error::decode(&Bytes::from_static(b"")).is_err());
-        assert!(Error::decode(&Bytes::from_static(b"\x05abc")).is_err());
+        assert!(ErrorCommand::decode(&Bytes::from_static(b"")).is_err());
+        assert!(ErrorCommand::decode(&Bytes::from_static(b"\x05abc")).is_err());
         assert_eq!(
-            Error::decode(&Bytes::from_static(b"\x00"))
+            ErrorCommand::decode(&Bytes::from_static(b"\x00"))
                 .unwrap()
                 .reason
                 .len(),

@@ -204,7 +204,7 @@ fn paired(socket: &Arc<SocketShared>, pipe: &Arc<Pipe>) {
     if socket.rules().needs_peer_ready {
         socket.post(SocketEvent::Ready(pipe.clone()));
     } else {
-        pipe.wake_sender();
+        pipe.activate_sender();
     }
 }
 

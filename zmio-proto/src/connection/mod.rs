@@ -290,7 +290,7 @@ impl Connection {
         if let (Some(reason), Some(minor)) = (limit_reason(&error), self.peer_minor)
             && (!self.handshaken || minor >= 1)
         {
-            crate::command::Error {
+            crate::command::ErrorCommand {
                 reason: Bytes::from_static(reason),
             }
             .encode(&mut self.transmit);

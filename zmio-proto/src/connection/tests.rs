@@ -1,5 +1,5 @@
 use super::*;
-use crate::command::{Error as ErrorCmd, Ping, Ready};
+use crate::command::{ErrorCommand, Ping, Ready};
 use crate::frame::Encoder;
 use crate::greeting::encode as encode_greeting;
 use crate::metadata;
@@ -1029,6 +1029,6 @@ proptest! {
 #[test]
 fn error_command_type_is_reused_for_our_refusal() {
     // The ERROR we send decodes as ERROR (guards the shared helper).
-    let e = ErrorCmd::decode(&Bytes::from_static(b"\x13Invalid socket type")).unwrap();
+    let e = ErrorCommand::decode(&Bytes::from_static(b"\x13Invalid socket type")).unwrap();
     assert_eq!(e.reason_lossy(), "Invalid socket type");
 }

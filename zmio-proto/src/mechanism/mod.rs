@@ -298,7 +298,7 @@ pub(crate) fn peer_info(
             user_id,
         }),
         _ => {
-            command::Error {
+            command::ErrorCommand {
                 reason: Bytes::from_static(INVALID_SOCKET_TYPE),
             }
             .encode(out);

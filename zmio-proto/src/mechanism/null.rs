@@ -54,8 +54,8 @@ impl Null {
                 })
             }
             // "The peer SHALL treat an incoming ERROR command as fatal."
-            command::Error::NAME => {
-                let error = command::Error::decode(&raw.data)?;
+            command::ErrorCommand::NAME => {
+                let error = command::ErrorCommand::decode(&raw.data)?;
                 Err(ProtocolError::PeerError(error.reason_lossy()))
             }
             // null = ready *message | error: nothing else may come first.

@@ -101,8 +101,8 @@ impl TestMechanism {
                     input: Transform::Test(Xor),
                 })
             }
-            (_, command::Error::NAME) => Err(ProtocolError::PeerError(
-                command::Error::decode(&raw.data)?.reason_lossy(),
+            (_, command::ErrorCommand::NAME) => Err(ProtocolError::PeerError(
+                command::ErrorCommand::decode(&raw.data)?.reason_lossy(),
             )),
             _ => Err(unexpected(&raw)),
         }
@@ -122,7 +122,7 @@ impl TestMechanism {
                 )))
             }
             TestMechanism::ServerWaitsAuth { .. } => {
-                command::Error {
+                command::ErrorCommand {
                     reason: Bytes::from(reply.status_text.clone()),
                 }
                 .encode(out);
