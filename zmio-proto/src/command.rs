@@ -17,6 +17,14 @@ use super::metadata::{self, Properties};
 use super::wire::MAX_PING_CONTEXT;
 
 /// A command body split into its name and data (zero copy).
+///
+/// ```
+/// use bytes::Bytes;
+/// use zmio_proto::command::RawCommand;
+/// let raw = RawCommand::parse(Bytes::from_static(b"\x04PINGdata")).unwrap();
+/// assert_eq!(&raw.name[..], b"PING");
+/// assert_eq!(&raw.data[..], b"data");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawCommand {
     /// The command name (`READY`, `PING`, ...).
@@ -58,6 +66,20 @@ impl RawCommand {
 ///
 /// ```text
 /// ready = command-size %d5 "READY" metadata
+/// ```
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use zmio_proto::Encoder;
+/// use zmio_proto::command::{RawCommand, Ready};
+/// let ready = Ready { socket_type: Bytes::from_static(b"PUSH"), identity: None };
+/// let mut enc = Encoder::new();
+/// ready.encode(&mut enc);
+/// let mut wire = BytesMut::new();
+/// enc.drain_into(&mut wire);
+/// // A short command frame: flags, size, then the body.
+/// let raw = RawCommand::parse(wire.freeze().slice(2..)).unwrap();
+/// assert_eq!(Ready::decode(&raw.data).unwrap(), ready);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ready {
@@ -304,6 +326,13 @@ impl Cancel {
 }
 
 /// Any command, decoded by name.
+///
+/// ```
+/// use bytes::Bytes;
+/// use zmio_proto::command::{Command, RawCommand};
+/// let raw = RawCommand::parse(Bytes::from_static(b"\x06CANCELnews")).unwrap();
+/// assert!(matches!(Command::decode(raw), Ok(Command::Cancel(c)) if &c.topic[..] == b"news"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// READY.

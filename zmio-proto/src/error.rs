@@ -2,6 +2,15 @@
 //! to us. It ends that one connection and never anything else.
 
 /// What a peer did wrong, or why it cannot talk to us. Ends that connection only.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use std::time::Instant;
+/// use zmio_proto::{Connection, ConnectionConfig, ProtocolError, SocketKind};
+/// let mut conn = Connection::new(ConnectionConfig::new(SocketKind::Pull), Instant::now());
+/// let mut http = BytesMut::from(&b"GET / HTTP/1.1\r\n"[..]);
+/// assert_eq!(conn.handle_input(&mut http, Instant::now()), Err(ProtocolError::BadSignature));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtocolError {

@@ -24,6 +24,17 @@ use super::wire::{
 /// Where encoded frames go: the raw [`Encoder`], or a connection's
 /// [`Transmit`](crate::transmit::Transmit), which passes each frame through
 /// the mechanism's transform first. Commands encode into either.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use zmio_proto::{Encoder, frame::FrameSink};
+/// fn greet(out: &mut impl FrameSink) {
+///     out.push_frame(false, &Bytes::from_static(b"hello"));
+/// }
+/// let mut enc = Encoder::new();
+/// greet(&mut enc);
+/// assert_eq!(enc.pending(), 7);
+/// ```
 pub trait FrameSink {
     /// Queues one message frame (`more`: further frames of the message follow).
     fn push_frame(&mut self, more: bool, body: &Bytes);
@@ -43,6 +54,15 @@ impl FrameSink for Encoder {
 }
 
 /// One decoded frame.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use zmio_proto::FrameDecoder;
+/// let mut input = BytesMut::from(&b"\x01\x02id\x00\x04body"[..]);
+/// let mut decoder = FrameDecoder::new(None, 64 * 1024);
+/// let first = decoder.decode(&mut input).unwrap().unwrap();
+/// assert!(first.more && !first.command && &first.body[..] == b"id");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {
     /// The MORE flag: further frames of this message follow.
@@ -60,6 +80,15 @@ pub struct Frame {
 /// `max_msg_size` counts every frame of a multipart message and an
 /// unterminated message cannot grow past its frame limit
 /// ([`MAX_FRAMES_PER_MESSAGE`] unless set).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use zmio_proto::{FrameDecoder, ProtocolError};
+/// let mut decoder = FrameDecoder::new(Some(4), 64 * 1024);
+/// // A frame claiming 5 bytes is refused before its body arrives.
+/// let mut input = BytesMut::from(&b"\x00\x05"[..]);
+/// assert!(matches!(decoder.decode(&mut input), Err(ProtocolError::MessageTooLarge { .. })));
+/// ```
 #[derive(Debug)]
 pub struct FrameDecoder {
     /// Largest message (all frames) accepted; `None` is unlimited.
@@ -223,6 +252,17 @@ const STAGING_CAPACITY: usize = 8 * 1024;
 /// precede `staging` on the wire. [`Encoder::slices`] exposes the queue as
 /// `IoSlice`s for one vectored write; [`Encoder::advance`] consumes what was
 /// written, partial writes included.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use zmio_proto::Encoder;
+/// let mut enc = Encoder::new();
+/// enc.push_frame(true, &Bytes::from_static(b"a"));
+/// enc.push_command(b"PING", &[b"\x00\x00"]);
+/// let mut wire = BytesMut::new();
+/// enc.drain_into(&mut wire);
+/// assert_eq!(&wire[..], b"\x01\x01a\x04\x07\x04PING\x00\x00");
+/// ```
 #[derive(Debug)]
 pub struct Encoder {
     /// Frozen chunks, transmitted before `staging`.

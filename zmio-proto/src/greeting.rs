@@ -37,6 +37,13 @@ pub const fn mechanism_name(name: &str) -> MechanismName {
 
 /// Our greeting: signature with zero padding, version 3.1, `mechanism`,
 /// `as_server`, zero filler.
+///
+/// ```
+/// use zmio_proto::greeting::{check, encode, mechanism_name};
+/// let ours = mechanism_name("NULL");
+/// let greeting = encode(&ours, false);
+/// assert_eq!(check(&greeting, &ours, "NULL").unwrap().unwrap().minor, 1);
+/// ```
 pub fn encode(mechanism: &MechanismName, as_server: bool) -> [u8; GREETING_LEN] {
     let mut g = [0u8; GREETING_LEN];
     g[SIGNATURE_START] = 0xFF;

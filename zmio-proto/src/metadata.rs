@@ -22,6 +22,13 @@ pub type Property<'a> = (&'a [u8], &'a [u8]);
 ///
 /// Yields `Err` once (then stops) on the first malformed property, and when
 /// the block holds more than [`MAX_PROPERTIES`] properties.
+///
+/// ```
+/// use zmio_proto::metadata::{Properties, encode};
+/// let block = encode(&[("Socket-Type", b"PUB")]);
+/// let props: Vec<_> = Properties::new(&block).collect::<Result<_, _>>().unwrap();
+/// assert_eq!(props, vec![(&b"Socket-Type"[..], &b"PUB"[..])]);
+/// ```
 #[derive(Debug)]
 pub struct Properties<'a> {
     rest: &'a [u8],

@@ -4,6 +4,13 @@
 use std::fmt;
 
 /// A ZMTP socket type, as announced in the `Socket-Type` READY property.
+///
+/// ```
+/// use zmio_proto::SocketKind;
+/// assert_eq!(SocketKind::from_wire(b"PUSH"), Some(SocketKind::Push));
+/// assert!(SocketKind::Push.is_compatible(SocketKind::Pull));
+/// assert!(!SocketKind::Push.is_compatible(SocketKind::Sub));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SocketKind {

@@ -26,6 +26,13 @@ pub const SUBSCRIBE: u8 = 0x01;
 pub const CANCEL: u8 = 0x00;
 
 /// A parsed subscription message, borrowing its prefix from the message.
+///
+/// ```
+/// use zmio_proto::{Msg, subscription};
+/// let cancel = Msg::from("\u{0}old");
+/// let sub = subscription::parse(&cancel).unwrap();
+/// assert!(!sub.subscribe && sub.prefix == b"old");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Subscription<'a> {
     /// A subscribe (`0x01`), not a cancel (`0x00`).

@@ -76,6 +76,14 @@ impl TimerTable {
 }
 
 /// Timing settings of a connection (libzmq's option names).
+///
+/// ```
+/// use std::time::Duration;
+/// use zmio_proto::Timing;
+/// let timing = Timing { heartbeat_ivl: Some(Duration::from_secs(1)), ..Timing::default() };
+/// // With no heartbeat timeout of its own, a PING waits one interval for traffic.
+/// assert_eq!(timing.ping_timeout(), Some(Duration::from_secs(1)));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timing {
     /// ZMQ_HANDSHAKE_IVL: the handshake must complete within this; `None` = no limit.
@@ -122,6 +130,11 @@ impl Timing {
 
 /// Which deadline ended a connection: the one type for it, from the
 /// connection's timers up to zmio's monitor events.
+///
+/// ```
+/// use zmio_proto::Timeout;
+/// assert_eq!(Timeout::Handshake.to_string(), "handshake timed out");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Timeout {

@@ -90,6 +90,12 @@ impl ConnectionConfig {
 }
 
 /// What the peer told us in its greeting and READY.
+///
+/// ```
+/// use zmio_proto::{PeerInfo, SocketKind};
+/// let peer = PeerInfo { socket_kind: SocketKind::Dealer, routing_id: None, minor_version: 1, user_id: None };
+/// assert!(SocketKind::Router.is_compatible(peer.socket_kind));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The peer's socket type.
@@ -103,6 +109,12 @@ pub struct PeerInfo {
 }
 
 /// Output of [`Connection::poll_event`].
+///
+/// ```
+/// use zmio_proto::{Event, Msg};
+/// let event = Event::Message(Msg::from("hi"));
+/// assert!(matches!(event, Event::Message(m) if m.frame_count() == 1));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The handshake completed; messages may flow.
@@ -156,6 +168,14 @@ struct Traffic {
 }
 
 /// One ZMTP connection's protocol state.
+///
+/// ```
+/// use std::time::Instant;
+/// use zmio_proto::{Connection, ConnectionConfig, SocketKind};
+/// let conn = Connection::new(ConnectionConfig::new(SocketKind::Pull), Instant::now());
+/// assert!(!conn.is_ready());
+/// assert_eq!(conn.pending_transmit(), 64); // our greeting, queued at once
+/// ```
 #[derive(Debug)]
 pub struct Connection {
     config: ConnectionConfig,

@@ -17,6 +17,11 @@ use super::{HandshakeContext, Step, Transform, our_ready, peer_info, unexpected}
 /// The NULL handshake after the greetings: our READY is queued and we wait
 /// for the peer's. Consumed by value by its command handler, whose one
 /// successful outcome is the end of the handshake.
+///
+/// ```
+/// use zmio_proto::mechanism::{Security, null::Null};
+/// assert_eq!(Security::Null.name(), Null::NAME);
+/// ```
 #[derive(Debug)]
 pub struct Null {
     _waiting_for_ready: (),
