@@ -8,7 +8,8 @@
 //! up to its second segment inside `core/`, `routing/` and `io/`
 //! (`core::pipe`, `io::reactor`), else its first (`socket`, `poll`). Names
 //! the crate root re-exports (`crate::Error`) count as the module they come
-//! from. Comments are not read.
+//! from. Comments and a file's unit tests (a `#[cfg(test)] mod tests` at
+//! its end) are not read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -64,9 +65,17 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
     segments
 }
 
-/// Code lines only: line comments and doc comments dropped.
+/// Code lines only: line comments and doc comments dropped, and a file's
+/// unit tests (`#[cfg(test)]` then `mod tests`, to the end of the file),
+/// which may drive the crate from the top.
 fn code(text: &str) -> String {
-    text.lines()
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .windows(2)
+        .position(|w| w[0].trim() == "#[cfg(test)]" && w[1].contains("mod tests"))
+        .unwrap_or(lines.len());
+    lines[..end]
+        .iter()
         .map(|line| match line.find("//") {
             Some(i) => &line[..i],
             None => line,
@@ -237,6 +246,9 @@ fn the_checker_sees_paths_and_skips_comments_and_other_crates() {
         ]
     );
     assert_eq!(unit(&["io", "reactor", "slab"]), "io::reactor");
+    let with_tests =
+        "use crate::core::pipe::Pipe;\n#[cfg(test)]\nmod tests {\n    use crate::Context;\n}";
+    assert_eq!(crate_paths(&code(with_tests)).len(), 1);
     assert_eq!(unit(&["socket"]), "socket");
     let exports = root_exports("pub use error::{Error, Result};\npub use zmio_proto::{Msg};");
     assert_eq!(exports.get("Error"), Some(&vec!["error".to_owned()]));

@@ -22,6 +22,9 @@ pub(crate) enum Origin {
         failures: u32,
         /// A handshake has completed on this session before (so a new one is a reconnect).
         was_ready: bool,
+        /// The host name lookup in flight, by attempt number (the answer
+        /// of an older one is ignored).
+        lookup: Option<u64>,
     },
     /// Accepted by the listener with this token.
     Accepted {

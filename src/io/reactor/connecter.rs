@@ -3,28 +3,78 @@
 //! peer's queue and the monitor's ordering of those events.
 
 use super::lifecycle::connection_config;
+use super::resolver;
 use super::*;
+use crate::endpoint::Host;
 
 impl Reactor {
     pub(super) fn start_connect(&mut self, token: Token) {
         let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
             return;
         };
-        let Origin::Connect { endpoint, .. } = &s.origin else {
+        let Origin::Connect {
+            endpoint, lookup, ..
+        } = &mut s.origin
+        else {
             return;
         };
-        let attempt = match endpoint.ipc_addr() {
-            Some(addr) => ipc::connect(addr).map(Stream::Unix),
-            None => endpoint
+        let attempt = match (endpoint.ipc_addr(), endpoint.host()) {
+            (Some(addr), _) => ipc::connect(addr).map(Stream::Unix),
+            // A name is looked up on a thread of its own; the connect goes
+            // on when the answer comes (`resolved`).
+            (None, Some(Host::Name(_))) => {
+                if lookup.is_none() {
+                    self.ctx.lookups += 1;
+                    *lookup = Some(self.ctx.lookups);
+                    resolver::resolve_in_background(
+                        self.ctx.shared.clone(),
+                        token,
+                        self.ctx.lookups,
+                        endpoint.clone(),
+                        s.options.ipv6,
+                    );
+                }
+                return;
+            }
+            (None, _) => endpoint
                 .resolve(s.options.ipv6)
                 .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))
-                .and_then(|addrs| {
-                    let addr = addrs
-                        .first()
-                        .copied()
-                        .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-                    TcpStream::connect(addr).map(Stream::Tcp)
-                }),
+                .and_then(|addrs| first_connect(&addrs)),
+        };
+        self.connect_attempt(token, attempt);
+    }
+
+    /// A lookup came back: the connect goes on (or fails and is retried
+    /// later), unless the session went or started another lookup meanwhile.
+    pub(super) fn resolved(
+        &mut self,
+        token: Token,
+        attempt: u64,
+        result: Result<Vec<std::net::SocketAddr>, String>,
+    ) {
+        let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
+            return;
+        };
+        let Origin::Connect { lookup, .. } = &mut s.origin else {
+            return;
+        };
+        if *lookup != Some(attempt) {
+            return;
+        }
+        *lookup = None;
+        let attempt = result
+            .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))
+            .and_then(|addrs| first_connect(&addrs));
+        self.connect_attempt(token, attempt);
+    }
+
+    /// A connect started (or failed at once) on the session's transport.
+    fn connect_attempt(&mut self, token: Token, attempt: io::Result<Stream>) {
+        let Some(Entry::Session(s)) = self.entries.get_mut(token) else {
+            return;
+        };
+        let Origin::Connect { endpoint, .. } = &s.origin else {
+            return;
         };
         match attempt {
             Ok(stream) => {
@@ -177,4 +227,13 @@ impl Reactor {
             }
         }
     }
+}
+
+/// A tcp connect to the first of `addrs` (IPv4 first, as `resolve` orders them).
+fn first_connect(addrs: &[std::net::SocketAddr]) -> io::Result<Stream> {
+    let addr = addrs
+        .first()
+        .copied()
+        .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+    TcpStream::connect(addr).map(Stream::Tcp)
 }

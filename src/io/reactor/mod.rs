@@ -9,6 +9,7 @@
 mod connecter;
 mod lifecycle;
 mod listener;
+mod resolver;
 mod slab;
 
 use std::cmp::Reverse;
@@ -77,6 +78,12 @@ pub(crate) enum Command {
     },
     /// The context is going: exit once every closed socket has lingered.
     Shutdown,
+    /// A host name lookup a connect session started came back.
+    Resolved {
+        token: Token,
+        attempt: u64,
+        result: Result<Vec<std::net::SocketAddr>, String>,
+    },
 }
 
 /// Signalled by the reactor when a command has taken effect.
@@ -149,6 +156,7 @@ impl ReactorThread {
                 timers: BinaryHeap::new(),
                 pending: HashMap::new(),
                 warnings: RateLimiter::default(),
+                lookups: 0,
             },
             shutdown: false,
         };
@@ -212,6 +220,8 @@ struct Ctx {
     pending: HashMap<Token, usize>,
     /// Warnings about peers, per socket and reason, rate-limited.
     warnings: RateLimiter<(SocketId, &'static str)>,
+    /// Host name lookups started, numbering each.
+    lookups: u64,
 }
 
 impl Ctx {
@@ -329,6 +339,7 @@ impl Reactor {
                         endpoint,
                         failures: 0,
                         was_ready: false,
+                        lookup: None,
                     },
                     engine: None,
                     lingering: false,
@@ -377,6 +388,11 @@ impl Reactor {
                 let _ = done.send(());
             }
             Command::Shutdown => self.shutdown = true,
+            Command::Resolved {
+                token,
+                attempt,
+                result,
+            } => self.resolved(token, attempt, result),
         }
     }
 
