@@ -63,7 +63,9 @@ Lines: a line is a message; TAB separates its frames (both ways); an empty line
 is a message of one empty frame; a trailing \\r\\n counts as the newline.
 
 Exit status: 0 done, 1 runtime error, 2 bad arguments or unusable endpoint,
-3 timed out (-t). Errors are one line on stderr.
+3 timed out (-t). Errors are one line on stderr. A first SIGINT or SIGTERM
+stops a sender's input; it delivers what is queued (within --linger), then
+ends by that signal (status 128+N); a second one ends it at once.
 
 More: docs/cli.md
 ";

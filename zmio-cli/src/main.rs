@@ -4,11 +4,14 @@
 //!
 //! Exit status: 0 done, 1 runtime error, 2 bad arguments or unusable
 //! endpoint, 3 receive timeout (`-t`). An error is one line on stderr.
+//! SIGINT or SIGTERM: senders deliver what is queued (within `--linger`)
+//! and then end by that signal (128 + its number); see `interrupt`.
 
 // Bad input is an error line and an exit status, never a panic.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod args;
+mod interrupt;
 mod lines;
 
 use std::io::{self, Write};
@@ -21,11 +24,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use zmio::{
-    Context, Dealer, Endpoint, Host, Msg, Pair, Pub, Pull, Push, RecvSocketType, Rep, Req, Router,
-    SendSocketType, Socket, SocketType, Sub, Transport, XPub, XSub,
+    Context, Dealer, Endpoint, Host, Msg, Pair, PollEvents, PollItem, Pub, Pull, Push,
+    RecvSocketType, Rep, Req, Router, SendSocketType, Socket, SocketType, Sub, Transport, XPub,
+    XSub,
 };
 
 use crate::args::{Attach, Invocation, RunOptions, SocketType as CliSocketType};
+use crate::interrupt::{Input, Interrupt};
 use crate::lines::{LineReader, LineWriter};
 
 /// Why a run ended early.
@@ -40,6 +45,10 @@ enum Failure {
     /// Whoever reads stdout has gone (`zmio pull ... | head -1`): nobody is
     /// left to tell, so exit 0 silently, as other filters do.
     OutputClosed,
+    /// SIGINT or SIGTERM (the number) ended a sender's input; what it had
+    /// queued was delivered within its linger. The process then ends by
+    /// that signal.
+    Interrupted(i32),
 }
 
 impl Failure {
@@ -95,7 +104,16 @@ fn main() -> ExitCode {
         }
     };
     init_logging(options.verbose);
-    match run(&options) {
+    let result = run(&options);
+    if let Some(signo) = interrupt::taken() {
+        // Whatever the run's end, a signal asked for it: end by the signal
+        // (an error of the run is still reported first).
+        if let Err(Failure::Usage(message) | Failure::Runtime(message)) = &result {
+            print_error(message);
+        }
+        interrupt::die_by(signo);
+    }
+    match result {
         Ok(()) | Err(Failure::OutputClosed) => ExitCode::SUCCESS,
         Err(Failure::TimedOut) => {
             log::info!("no message for {:?}: exiting", options.timeout);
@@ -109,6 +127,7 @@ fn main() -> ExitCode {
             print_error(&message);
             ExitCode::from(1)
         }
+        Err(Failure::Interrupted(signo)) => interrupt::die_by(signo),
     }
 }
 
@@ -330,32 +349,102 @@ fn below_count(options: &RunOptions, done: u64) -> bool {
     options.count.is_none_or(|count| done < count)
 }
 
+/// How many stdin lines the reader thread may read ahead of the socket.
+const READ_AHEAD: usize = 256;
+
 /// PUSH and PUB: each stdin line is a message; at end of input (or after
-/// `-n` lines) close with linger so queued messages still go out.
+/// `-n` lines) close with linger so queued messages still go out. Stdin is
+/// read on a thread, so that a first SIGINT or SIGTERM stops the input even
+/// while a read or a send would block: the socket is then closed with its
+/// linger, as at end of input (see `interrupt`).
 fn send_lines<T: SendSocketType>(
     mut socket: Socket<T>,
     options: &RunOptions,
 ) -> Result<(), Failure> {
-    wait_before_sending(options);
-    let mut input = LineReader::new(io::stdin().lock());
+    let (line_sender, lines) = mpsc::sync_channel(READ_AHEAD);
+    let interrupt = Interrupt::install(line_sender.clone())
+        .map_err(|e| Failure::runtime("cannot take signals", e))?;
     let mut sent = 0;
-    let result = loop {
-        if !below_count(options, sent) {
-            break Ok(());
+    let result = (|| {
+        wait_unless_interrupted(options, &interrupt)?;
+        read_lines_into(line_sender);
+        loop {
+            if let Some(signo) = interrupt.signal() {
+                return Err(Failure::Interrupted(signo));
+            }
+            if !below_count(options, sent) {
+                return Ok(());
+            }
+            let msg = match lines.recv() {
+                Ok(Input::Line(msg)) => msg,
+                Ok(Input::End) | Err(mpsc::RecvError) => return Ok(()),
+                Ok(Input::Failed(e)) => return Err(Failure::reading(e)),
+                // Seen at the top of the loop.
+                Ok(Input::Stop) => continue,
+            };
+            send_unless_interrupted(&mut socket, msg, &interrupt)?;
+            sent += 1;
         }
-        let msg = match input.next_message() {
-            Ok(Some(msg)) => msg,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(Failure::reading(e)),
-        };
-        if let Err(e) = socket.send(msg) {
-            break Err(Failure::sending(e));
-        }
-        sent += 1;
-    };
+    })();
     log::info!("sent {sent} messages; closing");
-    close(socket, result.is_ok());
+    // Interrupted, the socket still delivers what it queued, within linger.
+    let deliver = matches!(result, Ok(()) | Err(Failure::Interrupted(_)));
+    close(socket, deliver);
     result
+}
+
+/// `-w` for senders that take signals: the wait ends early on the first.
+fn wait_unless_interrupted(options: &RunOptions, interrupt: &Interrupt) -> Result<(), Failure> {
+    if let Some(wait) = options.wait {
+        let mut items = [PollItem::fd(interrupt.wake_fd(), PollEvents::READABLE)];
+        zmio::poll(&mut items, Some(wait)).map_err(|e| Failure::runtime("cannot wait", e))?;
+    }
+    match interrupt.signal() {
+        Some(signo) => Err(Failure::Interrupted(signo)),
+        None => Ok(()),
+    }
+}
+
+/// Sends `msg`, waiting for room (PUSH at its high-water mark) unless the
+/// first signal comes first.
+fn send_unless_interrupted<T: SendSocketType>(
+    socket: &mut Socket<T>,
+    msg: Msg,
+    interrupt: &Interrupt,
+) -> Result<(), Failure> {
+    loop {
+        // This thread alone sends, so room found here is still there.
+        if socket.events().is_writable() {
+            return socket.send(msg).map_err(Failure::sending);
+        }
+        let mut items = [
+            PollItem::socket(socket, PollEvents::WRITABLE),
+            PollItem::fd(interrupt.wake_fd(), PollEvents::READABLE),
+        ];
+        zmio::poll(&mut items, None).map_err(|e| Failure::runtime("cannot wait to send", e))?;
+        if let Some(signo) = interrupt.signal() {
+            return Err(Failure::Interrupted(signo));
+        }
+    }
+}
+
+/// Reads stdin lines into `lines` on a thread, then [`Input::End`] (or
+/// [`Input::Failed`]); it stops early once nobody takes the lines.
+fn read_lines_into(lines: mpsc::SyncSender<Input>) {
+    std::thread::spawn(move || {
+        let mut input = LineReader::new(io::stdin().lock());
+        loop {
+            let next = match input.next_message() {
+                Ok(Some(msg)) => Input::Line(msg),
+                Ok(None) => Input::End,
+                Err(e) => Input::Failed(e),
+            };
+            let failed = !matches!(next, Input::Line(_));
+            if lines.send(next).is_err() || failed {
+                return;
+            }
+        }
+    });
 }
 
 /// PULL and SUB: print each message until `-n` are printed or `-t` expires.
@@ -456,23 +545,32 @@ fn duplex<T: SendSocketType + RecvSocketType>(
     outgoing: impl Fn(Msg) -> Result<Msg, Failure>,
     incoming: impl Fn(Msg) -> Msg,
 ) -> Result<(), Failure> {
-    wait_before_sending(options);
-    let lines = read_lines_on_a_thread();
+    let (line_sender, lines) = mpsc::sync_channel(READ_AHEAD);
+    let interrupt = Interrupt::install(line_sender.clone())
+        .map_err(|e| Failure::runtime("cannot take signals", e))?;
     let mut output = LineWriter::new(io::stdout().lock());
     let mut input_open = true;
     let mut printed = 0;
     let mut idle_since = Instant::now();
     let result = (|| {
+        wait_unless_interrupted(options, &interrupt)?;
+        read_lines_into(line_sender);
         socket
             .set_rcvtimeo(Some(DUPLEX_POLL))
             .map_err(|e| Failure::runtime("cannot set the receive timeout", e))?;
         while below_count(options, printed) {
+            // Each turn takes at most DUPLEX_POLL, so a signal is seen promptly.
+            if let Some(signo) = interrupt.signal() {
+                return Err(Failure::Interrupted(signo));
+            }
             while input_open {
                 match lines.try_recv() {
-                    Ok(Ok(msg)) => socket.send(outgoing(msg)?).map_err(Failure::sending)?,
-                    Ok(Err(e)) => return Err(Failure::reading(e)),
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => input_open = false,
+                    Ok(Input::Line(msg)) => {
+                        send_unless_interrupted(&mut socket, outgoing(msg)?, &interrupt)?;
+                    }
+                    Ok(Input::Failed(e)) => return Err(Failure::reading(e)),
+                    Ok(Input::Stop) | Err(mpsc::TryRecvError::Empty) => break,
+                    Ok(Input::End) | Err(mpsc::TryRecvError::Disconnected) => input_open = false,
                 }
             }
             match socket.recv() {
@@ -493,29 +591,11 @@ fn duplex<T: SendSocketType + RecvSocketType>(
         }
         Ok(())
     })();
-    // What was sent may still be queued: deliver it with linger on success.
-    close(socket, result.is_ok());
+    // What was sent may still be queued: deliver it with linger on success
+    // and on a signal.
+    let deliver = matches!(result, Ok(()) | Err(Failure::Interrupted(_)));
+    close(socket, deliver);
     result
-}
-
-/// Reads stdin messages on a thread; the channel closes at end of input.
-fn read_lines_on_a_thread() -> mpsc::Receiver<io::Result<Msg>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut input = LineReader::new(io::stdin().lock());
-        loop {
-            let next = match input.next_message() {
-                Ok(Some(msg)) => Ok(msg),
-                Ok(None) => return,
-                Err(e) => Err(e),
-            };
-            let failed = next.is_err();
-            if tx.send(next).is_err() || failed {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// ROUTER input: the first field is the peer's routing id in hex.

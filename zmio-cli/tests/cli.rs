@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -144,6 +145,38 @@ impl Zmio {
             Ok(line) => line,
             Err(e) => panic!("no line on stdout ({e:?})"),
         }
+    }
+
+    /// Waits for a stderr line containing `needle` (a `-v` log line), keeping
+    /// the lines read for [`finish`](Self::finish).
+    fn wait_for_stderr(&mut self, needle: &str) {
+        let deadline = Instant::now() + HANG;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    let found = String::from_utf8_lossy(&line).contains(needle);
+                    self.stderr_seen.extend_from_slice(&line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(e) => panic!(
+                    "no stderr line with {needle:?} ({e:?}); stderr so far: {}",
+                    String::from_utf8_lossy(&self.stderr_seen)
+                ),
+            }
+        }
+    }
+
+    /// Sends a signal (`TERM`, `INT`) with kill(1).
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// Whether the process is still running.
@@ -718,4 +751,132 @@ fn dealer_timeout_exits_3_after_idling() {
     let dealer = run(&["dealer", "-c", &endpoint, "-t", "200"], b"");
     assert_eq!(dealer.code(), Some(3), "{dealer:?}");
     assert!(dealer.stderr.is_empty(), "{dealer:?}");
+}
+
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
+
+/// A line of about 100 bytes numbered `i`, so that 200,000 of them (20 MB)
+/// are far more than the kernel's socket buffers hold.
+fn numbered_line(i: usize) -> String {
+    format!("{i:08} {}\n", "x".repeat(91))
+}
+
+#[test]
+fn sigterm_after_the_input_was_read_still_delivers_every_line() {
+    const LINES: usize = 200_000;
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket::<Pull>().unwrap();
+    pull.set_rcvtimeo(Some(HANG)).unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    // No send limit, so the push reads all its input while the pull reads
+    // nothing: the lines wait in the push's queue, beyond the kernel's buffers.
+    let mut push = Zmio::spawn(&["push", "-c", &endpoint, "--sndhwm", "0", "-v"]);
+    let input: String = (0..LINES).map(numbered_line).collect();
+    assert!(push.write(input.as_bytes()));
+    push.close_stdin();
+    push.wait_for_stderr(&format!("sent {LINES} messages; closing"));
+    push.signal("TERM");
+    for i in 0..LINES {
+        let msg = pull
+            .recv()
+            .unwrap_or_else(|e| panic!("line {i} of {LINES} lost: {e}"));
+        let expected = numbered_line(i);
+        assert_eq!(msg, Msg::from(expected.trim_end_matches('\n')), "line {i}");
+    }
+    let push = push.finish();
+    // It drained, then ended by the signal, as a shell expects.
+    assert_eq!(push.status.signal(), Some(SIGTERM), "{push:?}");
+}
+
+#[test]
+fn a_second_signal_ends_a_push_at_once_while_its_lines_are_undeliverable() {
+    // Nobody ever binds here: with the default linger (forever) the push
+    // would wait for ever to deliver its lines.
+    let endpoint = format!("tcp://127.0.0.1:{}", unused_port());
+    let mut push = Zmio::spawn(&["push", "-c", &endpoint, "-v"]);
+    assert!(push.write(b"a\nb\nc\n"));
+    push.close_stdin();
+    push.wait_for_stderr("sent 3 messages; closing");
+    push.signal("TERM");
+    push.wait_for_stderr("signal 15: no more input");
+    assert!(
+        push.is_running(),
+        "the push gave up its lines at the first signal"
+    );
+    let second = Instant::now();
+    push.signal("INT");
+    let push = push.finish();
+    assert!(
+        second.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        second.elapsed()
+    );
+    assert_eq!(push.status.signal(), Some(SIGINT), "{push:?}");
+}
+
+#[test]
+fn a_signal_ends_a_push_waiting_for_input() {
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket::<Pull>().unwrap();
+    pull.set_rcvtimeo(Some(HANG)).unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let mut push = Zmio::spawn(&["push", "-c", &endpoint, "-v"]);
+    assert!(push.write(b"one\n"));
+    assert_eq!(pull.recv().unwrap(), Msg::from("one"));
+    // Stdin stays open: the push is waiting for its next line.
+    push.signal("TERM");
+    // Seen before stdin closes (`finish` closes it, an end of its own).
+    push.wait_for_stderr("signal 15: no more input");
+    let push = push.finish();
+    assert_eq!(push.status.signal(), Some(SIGTERM), "{push:?}");
+}
+
+#[test]
+fn a_signal_ends_a_push_waiting_for_room_and_its_queue_is_delivered() {
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket::<Pull>().unwrap();
+    pull.set_rcvtimeo(Some(HANG)).unwrap();
+    pull.set_rcvhwm(1).unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let mut push = Zmio::spawn(&["push", "-c", &endpoint, "--sndhwm", "10", "-v"]);
+    // Far more than the queues and kernel buffers hold: the push ends up
+    // waiting for room, with stdin still open.
+    let writer = {
+        let mut stdin = push.stdin.take().expect("stdin is piped");
+        thread::spawn(move || {
+            let mut i = 0;
+            while stdin.write_all(numbered_line(i).as_bytes()).is_ok() {
+                i += 1;
+            }
+        })
+    };
+    let first = pull.recv().unwrap();
+    assert_eq!(first, Msg::from(numbered_line(0).trim_end_matches('\n')));
+    push.signal("TERM");
+    push.wait_for_stderr("signal 15: no more input");
+    // What it had queued still arrives, in order, and then it exits (it
+    // stopped reading: its input never ends). Two things to wait for, so
+    // the receive wait is short and the whole is bounded by HANG.
+    pull.set_rcvtimeo(Some(Duration::from_millis(50))).unwrap();
+    let deadline = Instant::now() + HANG;
+    let mut next = 1;
+    let push = loop {
+        match pull.recv() {
+            Ok(msg) => {
+                assert_eq!(msg, Msg::from(numbered_line(next).trim_end_matches('\n')));
+                next += 1;
+            }
+            Err(zmio::Error::TimedOut) if !push.is_running() => break push.finish(),
+            Err(zmio::Error::TimedOut) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the push did not exit after {next} lines"
+                );
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(push.status.signal(), Some(SIGTERM), "{push:?}");
+    writer.join().unwrap();
 }
