@@ -68,11 +68,13 @@ impl Interrupt {
                         // Exiting drops whatever is still queued.
                         die_by(signo);
                     }
-                    SIGNAL.store(signo, Ordering::SeqCst);
+                    // Logged before the stop is recorded: once it is, the
+                    // main thread may finish and end the process at once.
                     log::info!(
                         "signal {signo}: no more input; delivering what is queued \
                          (a second signal drops it)"
                     );
+                    SIGNAL.store(signo, Ordering::SeqCst);
                     // A full channel means the main thread is not waiting on it.
                     let _ = lines.try_send(Input::Stop);
                     let _ = wake_writer.write_all(&[1]);
