@@ -27,6 +27,18 @@ pub enum Error {
         "address in use: {0} (another socket is bound there; pick another port, or port `*` for an ephemeral one)"
     )]
     AddrInUse(String),
+    /// An ipc bind to a path where something other than a socket exists (a
+    /// regular file, a directory, a symbolic link, ...). zmio replaces only
+    /// a stale socket file, never anything else.
+    #[error(
+        "cannot bind {endpoint}: the path exists and is {found}, not a socket; remove it or choose another path"
+    )]
+    NotASocket {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is there: "a regular file", "a directory", ...
+        found: &'static str,
+    },
     /// Binding failed because the address is not local to this machine.
     #[error("address not available: {0} (it is not an address of this machine)")]
     AddrNotAvailable(String),
@@ -84,6 +96,7 @@ impl From<Error> for io::Error {
             | Error::InvalidOption { .. }
             | Error::IncompatibleSocketType { .. } => io::ErrorKind::InvalidInput,
             Error::AddrInUse(_) => io::ErrorKind::AddrInUse,
+            Error::NotASocket { .. } => io::ErrorKind::AlreadyExists,
             Error::AddrNotAvailable(_) => io::ErrorKind::AddrNotAvailable,
             Error::Resolve(_) => io::ErrorKind::NotFound,
             Error::InvalidState(_) => io::ErrorKind::Unsupported,

@@ -598,3 +598,48 @@ fn a_connecting_pub_forgets_a_gone_subscribers_subscriptions_tcp() {
 fn a_connecting_pub_forgets_a_gone_subscribers_subscriptions_ipc() {
     finishes_within(PATIENCE * 2, "ipc", || stale_subscriptions_case("ipc://*"));
 }
+
+// ---------------------------------------------------------------------------
+// Finding 11: an ipc bind onto a path that is not a socket says so.
+
+#[test]
+fn an_ipc_bind_onto_a_file_or_a_directory_says_it_is_not_a_socket() {
+    let ctx = Context::new().unwrap();
+    let dir = std::env::temp_dir().join(format!("zmio-reliability-{}-ipc", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("plain");
+    std::fs::write(&file, b"keep me").unwrap();
+    let subdir = dir.join("subdir");
+    std::fs::create_dir(&subdir).unwrap();
+
+    let mut pull = ctx.socket::<Pull>().unwrap();
+    for (path, found) in [(&file, "a regular file"), (&subdir, "a directory")] {
+        let endpoint = format!("ipc://{}", path.display());
+        match pull.bind(&endpoint) {
+            Err(zmio::Error::NotASocket {
+                endpoint: e,
+                found: f,
+            }) => {
+                assert_eq!((e.as_str(), f), (endpoint.as_str(), found));
+            }
+            other => panic!("{endpoint}: {other:?}"),
+        }
+        let message = pull.bind(&endpoint).unwrap_err().to_string();
+        assert!(message.contains("not a socket"), "{message}");
+        assert!(!message.contains("another socket"), "{message}");
+    }
+    // Nothing was removed or replaced.
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+    assert!(subdir.is_dir());
+
+    // A live socket there is still "address in use".
+    let live = dir.join("live.sock");
+    let endpoint = format!("ipc://{}", live.display());
+    let mut first = ctx.socket::<Pull>().unwrap();
+    first.bind(&endpoint).unwrap();
+    let err = pull.bind(&endpoint).unwrap_err();
+    assert!(matches!(err, zmio::Error::AddrInUse(_)), "{err:?}");
+    drop(first);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

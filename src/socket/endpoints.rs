@@ -44,7 +44,14 @@ impl<T: SocketType> Socket<T> {
         };
         let (listener, bound) = match parsed.ipc_addr() {
             Some(addr) => {
-                let (listener, bound, file) = ipc::listen(addr).map_err(bind_error)?;
+                let (listener, bound, file) =
+                    ipc::listen(addr).map_err(|e| match ipc::non_socket_at(addr, &e) {
+                        Some(found) => Error::NotASocket {
+                            endpoint: endpoint.to_owned(),
+                            found,
+                        },
+                        None => bind_error(e),
+                    })?;
                 (
                     Listener::Unix {
                         listener,

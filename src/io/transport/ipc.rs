@@ -42,6 +42,33 @@ fn is_stale_socket(path: &Path) -> bool {
         )
 }
 
+/// What occupies `path` when a bind there failed with `error` and it is not
+/// a socket (`"a regular file"`, `"a directory"`, ...); `None` when the error
+/// is another one, or the path is a socket (bound by someone else).
+pub(crate) fn non_socket_at(addr: &IpcAddr, error: &io::Error) -> Option<&'static str> {
+    let IpcAddr::Path(path) = addr else {
+        return None;
+    };
+    if error.kind() != io::ErrorKind::AddrInUse {
+        return None;
+    }
+    let kind = std::fs::symlink_metadata(path).ok()?.file_type();
+    if kind.is_socket() {
+        return None;
+    }
+    Some(if kind.is_file() {
+        "a regular file"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a named pipe"
+    } else {
+        "a device file"
+    })
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn abstract_addr(name: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
     #[cfg(target_os = "android")]
