@@ -643,3 +643,79 @@ fn an_ipc_bind_onto_a_file_or_a_directory_says_it_is_not_a_socket() {
     drop(first);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ---------------------------------------------------------------------------
+// Finding 10: a few kept small messages do not pin whole read buffers.
+
+const KEPT_CHILD_ENV: &str = "ZMIO_RELIABILITY_KEPT_MESSAGES";
+
+/// The process's resident memory in KiB (VmRSS of /proc/self/status).
+fn vm_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
+/// Not a test on its own: the process of
+/// `kept_small_messages_do_not_pin_their_read_buffers`. A PULL receives
+/// 200,000 messages of 1,000 bytes (200 MB) over ipc and keeps every
+/// 1,000th (200 KB of payload); it prints its VmRSS at the end.
+#[test]
+fn kept_messages_child_process() {
+    if std::env::var(KEPT_CHILD_ENV).is_err() {
+        return;
+    }
+    const MESSAGES: usize = 200_000;
+    let ctx = Context::new().unwrap();
+    let mut pull = common::socket::<Pull>(&ctx);
+    let endpoint = pull.bind("ipc://*").unwrap().to_string();
+    let sender = thread::spawn(move || {
+        let ctx = Context::new().unwrap();
+        let mut push = common::socket::<Push>(&ctx);
+        push.connect(&endpoint).unwrap();
+        let payload = bytes::Bytes::from(vec![7u8; 1000]);
+        for _ in 0..MESSAGES {
+            push.send(payload.clone()).unwrap();
+        }
+    });
+    let mut kept = Vec::new();
+    for i in 0..MESSAGES {
+        let msg = pull.recv().unwrap();
+        if i % 1000 == 0 {
+            kept.push(msg);
+        }
+    }
+    sender.join().unwrap();
+    assert_eq!(kept.len(), MESSAGES / 1000);
+    println!("\nVmRSS_KIB={}", vm_rss_kib());
+}
+
+#[test]
+fn kept_small_messages_do_not_pin_their_read_buffers() {
+    if std::env::var(KEPT_CHILD_ENV).is_ok() {
+        return;
+    }
+    let mut process = child("kept_messages_child_process", (KEPT_CHILD_ENV, "1"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = process.stdout.take().unwrap();
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).unwrap();
+        text
+    });
+    let status = wait_child(process, Duration::from_secs(60));
+    assert!(status.success(), "{status:?}");
+    let text = reader.join().unwrap();
+    // The harness prints `test NAME ... ` before the child's line.
+    let rss_kib: u64 = text
+        .split_once("VmRSS_KIB=")
+        .and_then(|(_, v)| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS line in {text:?}"));
+    println!("child VmRSS: {rss_kib} KiB");
+    assert!(rss_kib < 64 * 1024, "200 KB kept, {rss_kib} KiB resident");
+}

@@ -17,8 +17,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use crate::ProtocolError;
 
 use super::wire::{
-    FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FLAG_RESERVED, LARGE_BODY_THRESHOLD, LONG_HEADER_LEN,
-    MAX_FRAME_BODY, MAX_FRAMES_PER_MESSAGE, MAX_SHORT_BODY, SHORT_HEADER_LEN,
+    COPY_BODY_THRESHOLD, FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FLAG_RESERVED, LARGE_BODY_THRESHOLD,
+    LONG_HEADER_LEN, MAX_FRAME_BODY, MAX_FRAMES_PER_MESSAGE, MAX_SHORT_BODY, SHORT_HEADER_LEN,
 };
 
 /// Where encoded frames go: the raw [`Encoder`], or a connection's
@@ -221,6 +221,12 @@ impl FrameDecoder {
         input.advance(header_len);
         let body = if len == 0 {
             Bytes::new()
+        } else if len < COPY_BODY_THRESHOLD {
+            // Its own allocation: a slice would keep the whole read buffer
+            // alive for as long as the application keeps this frame.
+            let body = Bytes::copy_from_slice(&input[..len]);
+            input.advance(len);
+            body
         } else {
             input.split_to(len).freeze()
         };
@@ -430,6 +436,44 @@ mod tests {
 
     const CMD_MAX: u64 = 1 << 20;
 
+    /// Whether `body` points into the memory of `buffer`.
+    fn inside(body: &Bytes, buffer: std::ops::Range<usize>) -> bool {
+        buffer.contains(&(body.as_ptr() as usize))
+    }
+
+    #[test]
+    fn small_bodies_are_copied_out_of_the_read_buffer() {
+        let mut input = BytesMut::with_capacity(1 << 20);
+        input.extend_from_slice(b"\x00\x0aten bytes!\x00\x03abc");
+        let start = input.as_ptr() as usize;
+        let buffer = start..start + input.capacity();
+        let mut dec = decoder();
+        let first = dec.decode(&mut input).unwrap().unwrap();
+        assert_eq!(&input[..], b"\x00\x03abc");
+        let second = dec.decode(&mut input).unwrap().unwrap();
+        assert_eq!(
+            (&first.body[..], &second.body[..]),
+            (&b"ten bytes!"[..], &b"abc"[..])
+        );
+        // Their own allocations: keeping them keeps nothing of the buffer.
+        assert!(!inside(&first.body, buffer.clone()) && !inside(&second.body, buffer));
+        assert!(first.body.is_unique() && second.body.is_unique());
+    }
+
+    #[test]
+    fn large_bodies_are_sliced_from_the_read_buffer() {
+        let len = COPY_BODY_THRESHOLD;
+        let mut input = BytesMut::with_capacity(len + 16);
+        input.put_u8(FLAG_LONG);
+        input.put_u64(len as u64);
+        input.put_bytes(7, len);
+        let start = input.as_ptr() as usize;
+        let buffer = start..start + input.capacity();
+        let frame = decoder().decode(&mut input).unwrap().unwrap();
+        assert_eq!(frame.body.len(), len);
+        assert!(inside(&frame.body, buffer), "zero copy at the threshold");
+    }
+
     fn decoder() -> FrameDecoder {
         FrameDecoder::new(None, CMD_MAX)
     }
@@ -552,15 +596,6 @@ mod tests {
             assert_eq!(decoder().decode(&mut input), Ok(None), "prefix {n}");
             assert_eq!(&input[..], &whole[..n]);
         }
-    }
-
-    #[test]
-    fn body_is_sliced_from_input_without_copying() {
-        let mut input = BytesMut::from(&b"\x00\x05hello\x00\x01!"[..]);
-        let start = input.as_ptr() as usize;
-        let f = decoder().decode(&mut input).unwrap().unwrap();
-        assert_eq!(f.body.as_ptr() as usize, start + 2);
-        assert_eq!(&input[..], b"\x00\x01!");
     }
 
     #[test]

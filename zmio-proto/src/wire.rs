@@ -45,6 +45,19 @@ pub const VERSION_MINOR: u8 = 1;
 /// write); smaller frames are copied into the coalescing staging buffer.
 pub const LARGE_BODY_THRESHOLD: usize = 2048;
 
+/// A received frame body shorter than this is copied out of the read buffer
+/// into its own allocation; a longer one is sliced out of it (zero copy).
+///
+/// A slice keeps its whole read buffer alive (up to 1 MiB in zmio's engine),
+/// so an application that keeps a few small messages out of many would pin
+/// a buffer per kept message: 2,000 kept 10-byte messages held 256 MB. The
+/// same 2 KiB as the encoder's [`LARGE_BODY_THRESHOLD`]: below it a copy
+/// costs little (256 B bodies decode about 8% slower in `benches/codec.rs`);
+/// at 64 KiB a 4 KiB body's decode took 3.8 times as long (a malloc and a
+/// memcpy per message), which the throughput at 4 KiB would pay. A kept
+/// body of 2 KiB or more may still pin a buffer up to 512 times its size.
+pub const COPY_BODY_THRESHOLD: usize = LARGE_BODY_THRESHOLD;
+
 /// Command size cap when the socket has no `max_msg_size` (16 MiB). Commands
 /// (READY metadata, SUBSCRIBE topics, PING) are buffered whole before they are
 /// parsed, so a peer must not be able to make us buffer an unbounded one. With a
