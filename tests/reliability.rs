@@ -719,3 +719,36 @@ fn kept_small_messages_do_not_pin_their_read_buffers() {
     println!("child VmRSS: {rss_kib} KiB");
     assert!(rss_kib < 64 * 1024, "200 KB kept, {rss_kib} KiB resident");
 }
+
+/// A peer's subscription is one trie node per byte at the publisher: a long
+/// one (a megabyte, well inside the 16 MiB command cap) must not overflow
+/// the reactor's or the socket's stack when it is added, matched, cancelled
+/// or dropped. Before: a 200 KB subscription aborted the process.
+#[test]
+fn a_megabyte_subscription_from_a_peer_costs_no_stack() {
+    finishes_within(PATIENCE, "a megabyte subscription", || {
+        let ctx = Context::new().unwrap();
+        let mut xpub = ctx.socket::<zmio::XPub>().unwrap();
+        xpub.set_rcvtimeo(Some(PATIENCE)).unwrap();
+        let endpoint = xpub.bind("tcp://127.0.0.1:*").unwrap().to_string();
+        let mut xsub = ctx.socket::<XSub>().unwrap();
+        xsub.set_rcvtimeo(Some(PATIENCE)).unwrap();
+        xsub.connect(&endpoint).unwrap();
+        let topic = vec![b't'; 1 << 20];
+        let mut subscribe = vec![1u8];
+        subscribe.extend_from_slice(&topic);
+        xsub.send(subscribe).unwrap();
+        let seen = xpub.recv().unwrap();
+        assert_eq!(seen.frame(0).unwrap().len(), 1 + topic.len());
+        // Matched on the publisher's side, then cancelled and dropped.
+        let mut msg = topic.clone();
+        msg.extend_from_slice(b"-payload");
+        xpub.send(msg.clone()).unwrap();
+        assert_eq!(recv_text(&mut xsub), msg);
+        let mut cancel = vec![0u8];
+        cancel.extend_from_slice(&topic);
+        xsub.send(cancel).unwrap();
+        assert_eq!(xpub.recv().unwrap().frame(0).unwrap()[0], 0);
+        drop((xsub, xpub, ctx));
+    });
+}

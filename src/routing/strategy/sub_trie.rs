@@ -1,14 +1,30 @@
 //! A byte trie of subscription prefixes with counts (libzmq's trie).
+//!
+//! A prefix is one node per byte, and a peer chooses its prefixes, so the
+//! trie can be as deep as the longest subscription a peer may send (its
+//! message or command size limit): nothing here recurses over the depth,
+//! not even dropping it or formatting it for `Debug`.
+
+use std::fmt;
 
 use bytes::Bytes;
 
 /// Prefixes with a count each; a message matches when any prefix is a prefix of it.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct SubTrie {
     root: Node,
 }
 
-#[derive(Debug, Default)]
+impl fmt::Debug for SubTrie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the nodes: formatting them would recurse over the depth.
+        f.debug_struct("SubTrie")
+            .field("prefixes", &self.prefixes().len())
+            .finish()
+    }
+}
+
+#[derive(Default)]
 struct Node {
     /// How many times this exact prefix was added and not yet removed.
     count: usize,
@@ -24,8 +40,20 @@ impl Node {
             .map(|i| &self.children[i].1)
     }
 
+    #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.count == 0 && self.children.is_empty()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // Children are taken out onto a heap stack and dropped one by one,
+        // each once its own children are out: no recursion over the depth.
+        let mut stack: Vec<Node> = self.children.drain(..).map(|(_, node)| node).collect();
+        while let Some(mut node) = stack.pop() {
+            stack.extend(node.children.drain(..).map(|(_, child)| child));
+        }
     }
 }
 
@@ -47,34 +75,45 @@ impl SubTrie {
         node.count == 1
     }
 
-    /// Removes one count of `prefix`; true if that was its last count.
+    /// Removes one count of `prefix`; true if that was its last count. A
+    /// prefix left with no count and no longer ones is pruned with the
+    /// nodes that led only to it.
     pub(crate) fn remove(&mut self, prefix: &[u8]) -> bool {
-        fn go(node: &mut Node, prefix: &[u8]) -> Option<bool> {
-            match prefix.split_first() {
-                None => {
-                    if node.count == 0 {
-                        return None;
-                    }
-                    node.count -= 1;
-                    Some(node.count == 0)
-                }
-                Some((&byte, rest)) => {
-                    let i = node
-                        .children
-                        .binary_search_by_key(&byte, |(b, _)| *b)
-                        .ok()?;
-                    let gone = go(&mut node.children[i].1, rest)?;
-                    if node.children[i].1.is_empty() {
-                        node.children.remove(i);
-                    }
-                    Some(gone)
-                }
+        // First pass, read only: the prefix's node must exist with a count;
+        // `cut` is the depth of the last node on the way that must stay (it
+        // has a count of its own or another child), below which the chain
+        // serves only this prefix.
+        let mut node = &self.root;
+        let mut cut = 0;
+        for (depth, &byte) in prefix.iter().enumerate() {
+            if node.count > 0 || node.children.len() > 1 || depth == 0 {
+                cut = depth;
+            }
+            match node.child(byte) {
+                Some(next) => node = next,
+                None => return false,
             }
         }
-        // Recursion depth is the prefix length, which the caller's message
-        // size bounds; subscriptions come from our own user or a peer whose
-        // messages are capped by the max message size.
-        go(&mut self.root, prefix).unwrap_or(false)
+        if node.count == 0 {
+            return false;
+        }
+        let last = node.count == 1;
+        let prune = last && node.children.is_empty();
+        // Second pass: down to the node, then either decrement or drop the
+        // chain below `cut` in one removal (dropped without recursion).
+        let mut node = &mut self.root;
+        for (depth, &byte) in prefix.iter().enumerate() {
+            let Ok(i) = node.children.binary_search_by_key(&byte, |(b, _)| *b) else {
+                return false;
+            };
+            if prune && depth == cut {
+                node.children.remove(i);
+                return true;
+            }
+            node = &mut node.children[i].1;
+        }
+        node.count -= 1;
+        last
     }
 
     /// Whether `prefix` is present.
@@ -167,6 +206,43 @@ mod tests {
         assert!(!t.remove(b"x"));
         assert!(!t.remove(b"never"));
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn pruning_keeps_what_other_prefixes_need() {
+        let mut t = SubTrie::default();
+        for p in [&b"a"[..], b"abcd", b"abxy"] {
+            t.add(p);
+        }
+        assert!(t.remove(b"abcd"));
+        assert!(t.contains(b"a") && t.contains(b"abxy") && !t.contains(b"abcd"));
+        assert!(t.remove(b"abxy"));
+        assert!(t.contains(b"a"));
+        assert!(t.remove(b"a"));
+        assert!(t.is_empty());
+        // A prefix below a longer one: only its count goes.
+        t.add(b"ab");
+        t.add(b"abc");
+        assert!(t.remove(b"ab"));
+        assert!(t.contains(b"abc") && !t.contains(b"ab"));
+        assert!(t.remove(b"abc"));
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_subscription_of_a_million_bytes_is_added_matched_removed_and_dropped() {
+        // One node per byte: anything recursive over the depth would
+        // overflow the test thread's stack here.
+        let long = vec![b'x'; 1 << 20];
+        let mut t = SubTrie::default();
+        assert!(t.add(&long));
+        assert!(t.matches(&long));
+        assert_eq!(t.prefixes().len(), 1);
+        assert!(format!("{t:?}").contains("prefixes: 1"));
+        assert!(t.remove(&long));
+        assert!(t.is_empty());
+        t.add(&long);
+        drop(t);
     }
 
     #[test]
