@@ -1,9 +1,10 @@
-//! A byte trie of subscription prefixes with counts (libzmq's trie).
+//! Subscription prefixes with counts, as a compressed (radix) trie: an edge
+//! holds a run of bytes, so a subscription costs a node and its bytes, not
+//! a node per byte (libzmq's trie has one per byte).
 //!
-//! A prefix is one node per byte, and a peer chooses its prefixes, so the
-//! trie can be as deep as the longest subscription a peer may send (its
-//! message or command size limit): nothing here recurses over the depth,
-//! not even dropping it or formatting it for `Debug`.
+//! A peer chooses its prefixes, and a pattern like `a`, `aa`, `aaa`, ...
+//! still makes a node per prefix: nothing here recurses over the depth, not
+//! even dropping the trie or formatting it for `Debug`.
 
 use std::fmt;
 
@@ -26,18 +27,22 @@ impl fmt::Debug for SubTrie {
 
 #[derive(Default)]
 struct Node {
-    /// How many times this exact prefix was added and not yet removed.
+    /// How many times the prefix ending here was added and not yet removed.
     count: usize,
-    /// Children sorted by byte.
-    children: Vec<(u8, Node)>,
+    /// Edges to children, sorted by their first byte (unique per node).
+    children: Vec<Edge>,
+}
+
+/// A run of bytes (never empty) leading to a node.
+struct Edge {
+    label: Box<[u8]>,
+    node: Node,
 }
 
 impl Node {
-    fn child(&self, byte: u8) -> Option<&Node> {
-        self.children
-            .binary_search_by_key(&byte, |(b, _)| *b)
-            .ok()
-            .map(|i| &self.children[i].1)
+    /// The index of the edge whose label starts with `byte`.
+    fn edge(&self, byte: u8) -> Result<usize, usize> {
+        self.children.binary_search_by_key(&byte, |e| e.label[0])
     }
 
     #[cfg(test)]
@@ -50,80 +55,140 @@ impl Drop for Node {
     fn drop(&mut self) {
         // Children are taken out onto a heap stack and dropped one by one,
         // each once its own children are out: no recursion over the depth.
-        let mut stack: Vec<Node> = self.children.drain(..).map(|(_, node)| node).collect();
+        let mut stack: Vec<Node> = self.children.drain(..).map(|e| e.node).collect();
         while let Some(mut node) = stack.pop() {
-            stack.extend(node.children.drain(..).map(|(_, child)| child));
+            stack.extend(node.children.drain(..).map(|e| e.node));
         }
     }
+}
+
+/// How many leading bytes `a` and `b` share.
+fn common_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 impl SubTrie {
     /// Adds one count of `prefix`; true if the prefix was not there before.
     pub(crate) fn add(&mut self, prefix: &[u8]) -> bool {
         let mut node = &mut self.root;
-        for &byte in prefix {
-            let i = match node.children.binary_search_by_key(&byte, |(b, _)| *b) {
+        let mut rest = prefix;
+        while let Some(&first) = rest.first() {
+            let i = match node.edge(first) {
                 Ok(i) => i,
                 Err(i) => {
-                    node.children.insert(i, (byte, Node::default()));
+                    node.children.insert(
+                        i,
+                        Edge {
+                            label: rest.into(),
+                            node: Node::default(),
+                        },
+                    );
                     i
                 }
             };
-            node = &mut node.children[i].1;
+            let edge = &mut node.children[i];
+            let shared = common_len(&edge.label, rest);
+            if shared < edge.label.len() {
+                // Split the edge where `rest` leaves it.
+                let tail: Box<[u8]> = edge.label[shared..].into();
+                let below = std::mem::take(&mut edge.node);
+                edge.label = edge.label[..shared].into();
+                edge.node.children.push(Edge {
+                    label: tail,
+                    node: below,
+                });
+            }
+            rest = &rest[shared..];
+            node = &mut node.children[i].node;
         }
         node.count += 1;
         node.count == 1
     }
 
     /// Removes one count of `prefix`; true if that was its last count. A
-    /// prefix left with no count and no longer ones is pruned with the
-    /// nodes that led only to it.
+    /// node left with no count is pruned (no children) or merged into its
+    /// one child, so the trie stays as small as its prefixes.
     pub(crate) fn remove(&mut self, prefix: &[u8]) -> bool {
-        // First pass, read only: the prefix's node must exist with a count;
-        // `cut` is the depth of the last node on the way that must stay (it
-        // has a count of its own or another child), below which the chain
-        // serves only this prefix.
+        // The edge indices down to the prefix's node.
+        let mut path = Vec::new();
         let mut node = &self.root;
-        let mut cut = 0;
-        for (depth, &byte) in prefix.iter().enumerate() {
-            if node.count > 0 || node.children.len() > 1 || depth == 0 {
-                cut = depth;
+        let mut rest = prefix;
+        while let Some(&first) = rest.first() {
+            let Ok(i) = node.edge(first) else {
+                return false;
+            };
+            let edge = &node.children[i];
+            if !rest.starts_with(&edge.label) {
+                return false;
             }
-            match node.child(byte) {
-                Some(next) => node = next,
-                None => return false,
-            }
+            rest = &rest[edge.label.len()..];
+            path.push(i);
+            node = &edge.node;
         }
         if node.count == 0 {
             return false;
         }
-        let last = node.count == 1;
-        let prune = last && node.children.is_empty();
-        // Second pass: down to the node, then either decrement or drop the
-        // chain below `cut` in one removal (dropped without recursion).
-        let mut node = &mut self.root;
-        for (depth, &byte) in prefix.iter().enumerate() {
-            let Ok(i) = node.children.binary_search_by_key(&byte, |(b, _)| *b) else {
-                return false;
-            };
-            if prune && depth == cut {
-                node.children.remove(i);
-                return true;
-            }
-            node = &mut node.children[i].1;
+        // Down again, mutably, keeping the parent of the prefix's node.
+        let Some((&last, above)) = path.split_last() else {
+            self.root.count -= 1;
+            return self.root.count == 0;
+        };
+        let mut parent = &mut self.root;
+        for &i in above {
+            parent = &mut parent.children[i].node;
         }
-        node.count -= 1;
-        last
+        let target = &mut parent.children[last].node;
+        target.count -= 1;
+        if target.count > 0 {
+            return false;
+        }
+        match target.children.len() {
+            0 => {
+                parent.children.remove(last);
+            }
+            1 => {
+                // Merge the node into its one child.
+                let edge = &mut parent.children[last];
+                if let Some(child) = edge.node.children.pop() {
+                    let mut label = edge.label.to_vec();
+                    label.extend_from_slice(&child.label);
+                    edge.label = label.into();
+                    edge.node = child.node;
+                }
+            }
+            _ => {}
+        }
+        // A parent (not the root) left with no count and one child merges too.
+        if !above.is_empty() && parent.count == 0 && parent.children.len() == 1 {
+            let mut grand = &mut self.root;
+            for &i in &above[..above.len() - 1] {
+                grand = &mut grand.children[i].node;
+            }
+            let edge = &mut grand.children[above[above.len() - 1]];
+            if let Some(child) = edge.node.children.pop() {
+                let mut label = edge.label.to_vec();
+                label.extend_from_slice(&child.label);
+                edge.label = label.into();
+                edge.node = child.node;
+            }
+        }
+        true
     }
 
     /// Whether `prefix` is present.
     pub(crate) fn contains(&self, prefix: &[u8]) -> bool {
         let mut node = &self.root;
-        for &byte in prefix {
-            match node.child(byte) {
-                Some(next) => node = next,
-                None => return false,
+        let mut rest = prefix;
+        while let Some(&first) = rest.first() {
+            let Ok(i) = node.edge(first) else {
+                return false;
+            };
+            let edge = &node.children[i];
+            if !rest.starts_with(&edge.label) {
+                return false;
             }
+            rest = &rest[edge.label.len()..];
+            node = &edge.node;
         }
         node.count > 0
     }
@@ -131,40 +196,45 @@ impl SubTrie {
     /// Whether some prefix in the trie is a prefix of `data`.
     pub(crate) fn matches(&self, data: &[u8]) -> bool {
         let mut node = &self.root;
-        if node.count > 0 {
-            return true;
-        }
-        for &byte in data {
-            match node.child(byte) {
-                Some(next) => node = next,
-                None => return false,
-            }
+        let mut rest = data;
+        loop {
             if node.count > 0 {
                 return true;
             }
+            let Some(&first) = rest.first() else {
+                return false;
+            };
+            let Ok(i) = node.edge(first) else {
+                return false;
+            };
+            let edge = &node.children[i];
+            if !rest.starts_with(&edge.label) {
+                return false;
+            }
+            rest = &rest[edge.label.len()..];
+            node = &edge.node;
         }
-        false
     }
 
     /// Every prefix present, once each.
     pub(crate) fn prefixes(&self) -> Vec<Bytes> {
         let mut out = Vec::new();
-        let mut path = Vec::new();
-        // Explicit stack of (node, next child index) so a long prefix cannot overflow the stack.
-        let mut stack: Vec<(&Node, usize)> = vec![(&self.root, 0)];
         if self.root.count > 0 {
             out.push(Bytes::new());
         }
-        while let Some((node, i)) = stack.pop() {
-            if let Some((byte, child)) = node.children.get(i) {
-                stack.push((node, i + 1));
-                path.push(*byte);
-                if child.count > 0 {
+        // Explicit stack of (node, next edge index, path length when the
+        // node was entered), so a deep trie cannot overflow the stack.
+        let mut path: Vec<u8> = Vec::new();
+        let mut stack: Vec<(&Node, usize, usize)> = vec![(&self.root, 0, 0)];
+        while let Some((node, i, len)) = stack.pop() {
+            path.truncate(len);
+            if let Some(edge) = node.children.get(i) {
+                stack.push((node, i + 1, len));
+                path.extend_from_slice(&edge.label);
+                if edge.node.count > 0 {
                     out.push(Bytes::copy_from_slice(&path));
                 }
-                stack.push((child, 0));
-            } else {
-                path.pop();
+                stack.push((&edge.node, 0, path.len()));
             }
         }
         out
@@ -243,6 +313,54 @@ mod tests {
         assert!(t.is_empty());
         t.add(&long);
         drop(t);
+    }
+
+    proptest::proptest! {
+        /// The radix trie answers as a plain map of counted prefixes does,
+        /// whatever the adds and removes (short prefixes over a tiny
+        /// alphabet, so they share, split and merge edges all the time).
+        #[test]
+        fn behaves_as_a_map_of_counted_prefixes(
+            ops in proptest::collection::vec(
+                (proptest::bool::ANY, proptest::collection::vec(0u8..3, 0..6)),
+                0..60,
+            ),
+            probes in proptest::collection::vec(proptest::collection::vec(0u8..3, 0..8), 0..20),
+        ) {
+            use std::collections::BTreeMap;
+            let mut trie = SubTrie::default();
+            let mut model: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+            for (add, prefix) in ops {
+                if add {
+                    let count = model.entry(prefix.clone()).or_default();
+                    *count += 1;
+                    proptest::prop_assert_eq!(trie.add(&prefix), *count == 1);
+                } else {
+                    let last = match model.get_mut(&prefix) {
+                        Some(count) => {
+                            *count -= 1;
+                            let last = *count == 0;
+                            if last {
+                                model.remove(&prefix);
+                            }
+                            last
+                        }
+                        None => false,
+                    };
+                    proptest::prop_assert_eq!(trie.remove(&prefix), last);
+                }
+            }
+            let mut got: Vec<Vec<u8>> = trie.prefixes().iter().map(|p| p.to_vec()).collect();
+            got.sort();
+            let want: Vec<Vec<u8>> = model.keys().cloned().collect();
+            proptest::prop_assert_eq!(got, want);
+            for probe in probes {
+                proptest::prop_assert_eq!(trie.contains(&probe), model.contains_key(&probe));
+                let matches = model.keys().any(|p| probe.starts_with(p));
+                proptest::prop_assert_eq!(trie.matches(&probe), matches);
+            }
+            proptest::prop_assert_eq!(trie.is_empty(), model.is_empty());
+        }
     }
 
     #[test]
