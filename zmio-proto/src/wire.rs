@@ -58,11 +58,14 @@ pub const LARGE_BODY_THRESHOLD: usize = 2048;
 /// body of 2 KiB or more may still pin a buffer up to 512 times its size.
 pub const COPY_BODY_THRESHOLD: usize = LARGE_BODY_THRESHOLD;
 
-/// Command size cap when the socket has no `max_msg_size` (16 MiB). Commands
+/// Command size cap when the socket has no `max_msg_size` (256 MiB). Commands
 /// (READY metadata, SUBSCRIBE topics, PING) are buffered whole before they are
-/// parsed, so a peer must not be able to make us buffer an unbounded one. With a
+/// parsed, so a peer must not be able to make us buffer an unbounded one; a
+/// message is as large as the peer likes then, so the cap only keeps a
+/// command from being larger than any sane subscription (libzmq takes a
+/// 20 MB SUBSCRIBE, and has no cap but the message size). With a
 /// `max_msg_size`, the cap is that size but never below [`MIN_COMMAND_SIZE`].
-pub const DEFAULT_MAX_COMMAND_SIZE: u64 = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_COMMAND_SIZE: u64 = 256 * 1024 * 1024;
 
 /// Floor of the command size cap (64 KiB), so a small `max_msg_size` cannot
 /// make an ordinary READY (up to 255-byte identity plus metadata) fail.
