@@ -62,6 +62,19 @@ impl Drop for Node {
     }
 }
 
+impl Edge {
+    /// The node this edge leads to has no count and one child: the edge
+    /// now leads to that child, its label the two labels joined.
+    fn merge_with_only_child(&mut self) {
+        if let Some(child) = self.node.children.pop() {
+            let mut label = self.label.to_vec();
+            label.extend_from_slice(&child.label);
+            self.label = label.into();
+            self.node = child.node;
+        }
+    }
+}
+
 /// How many leading bytes `a` and `b` share.
 fn common_len(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
@@ -146,16 +159,7 @@ impl SubTrie {
             0 => {
                 parent.children.remove(last);
             }
-            1 => {
-                // Merge the node into its one child.
-                let edge = &mut parent.children[last];
-                if let Some(child) = edge.node.children.pop() {
-                    let mut label = edge.label.to_vec();
-                    label.extend_from_slice(&child.label);
-                    edge.label = label.into();
-                    edge.node = child.node;
-                }
-            }
+            1 => parent.children[last].merge_with_only_child(),
             _ => {}
         }
         // A parent (not the root) left with no count and one child merges too.
@@ -164,13 +168,7 @@ impl SubTrie {
             for &i in &above[..above.len() - 1] {
                 grand = &mut grand.children[i].node;
             }
-            let edge = &mut grand.children[above[above.len() - 1]];
-            if let Some(child) = edge.node.children.pop() {
-                let mut label = edge.label.to_vec();
-                label.extend_from_slice(&child.label);
-                edge.label = label.into();
-                edge.node = child.node;
-            }
+            grand.children[above[above.len() - 1]].merge_with_only_child();
         }
         true
     }
