@@ -124,21 +124,10 @@ impl SubTrie {
     pub(crate) fn remove(&mut self, prefix: &[u8]) -> bool {
         // The edge indices down to the prefix's node.
         let mut path = Vec::new();
-        let mut node = &self.root;
-        let mut rest = prefix;
-        while let Some(&first) = rest.first() {
-            let Ok(i) = node.edge(first) else {
-                return false;
-            };
-            let edge = &node.children[i];
-            if !rest.starts_with(&edge.label) {
-                return false;
-            }
-            rest = &rest[edge.label.len()..];
-            path.push(i);
-            node = &edge.node;
-        }
-        if node.count == 0 {
+        if self
+            .node_of(prefix, |i| path.push(i))
+            .is_none_or(|node| node.count == 0)
+        {
             return false;
         }
         // Down again, mutably, keeping the parent of the prefix's node.
@@ -175,20 +164,23 @@ impl SubTrie {
 
     /// Whether `prefix` is present.
     pub(crate) fn contains(&self, prefix: &[u8]) -> bool {
+        self.node_of(prefix, |_| {})
+            .is_some_and(|node| node.count > 0)
+    }
+
+    /// The node where `prefix` ends exactly, if the trie has one; `edge` is
+    /// told the index of each edge taken on the way down.
+    fn node_of(&self, prefix: &[u8], mut edge: impl FnMut(usize)) -> Option<&Node> {
         let mut node = &self.root;
         let mut rest = prefix;
         while let Some(&first) = rest.first() {
-            let Ok(i) = node.edge(first) else {
-                return false;
-            };
-            let edge = &node.children[i];
-            if !rest.starts_with(&edge.label) {
-                return false;
-            }
-            rest = &rest[edge.label.len()..];
-            node = &edge.node;
+            let i = node.edge(first).ok()?;
+            let next = &node.children[i];
+            rest = rest.strip_prefix(&next.label[..])?;
+            edge(i);
+            node = &next.node;
         }
-        node.count > 0
+        Some(node)
     }
 
     /// Whether some prefix in the trie is a prefix of `data`.
