@@ -81,10 +81,13 @@ pub enum MonitorEventKind {
     },
     /// ZMQ_EVENT_CLOSED: a listener was closed (unbind or socket close).
     Closed,
-    /// A peer broke one of the socket's limits and is being disconnected
-    /// (no libzmq event); a `HandshakeFailed` or `Disconnected` follows,
-    /// except for [`Limit::PendingHandshakes`], where the connection is
-    /// closed as soon as it is accepted.
+    /// A peer broke one of the socket's limits (no libzmq event). For a
+    /// message over [`Limit::MaxMsgSize`] or [`Limit::MaxFramesPerMsg`] the
+    /// message is discarded and the connection goes on (one event per read
+    /// that discarded any); for the others, or a peer that sends nothing but
+    /// oversized messages, the peer is disconnected and a `HandshakeFailed`
+    /// or `Disconnected` follows, except for [`Limit::PendingHandshakes`],
+    /// where the connection is closed as soon as it is accepted.
     LimitExceeded {
         /// Which limit.
         limit: Limit,

@@ -1,8 +1,10 @@
-//! Limits against hostile peers over tcp: a raw peer that breaks the
-//! maximum message size, frames per message or metadata size gets a ZMTP
-//! ERROR naming the limit and is disconnected, and one accepted beyond the
-//! pending-handshake limit is closed at once; the monitor says which limit;
-//! a well-behaved zmio peer on the same socket keeps every message flowing.
+//! Limits against hostile peers over tcp: a message over the maximum
+//! message size or frames per message is discarded as it streams and its
+//! connection goes on; a raw peer that sends nothing but such messages, or
+//! breaks the metadata size, gets a ZMTP ERROR naming the limit and is
+//! disconnected, and one accepted beyond the pending-handshake limit is
+//! closed at once; the monitor says which limit; a well-behaved zmio peer
+//! on the same socket keeps every message flowing.
 
 mod common;
 
@@ -156,9 +158,80 @@ fn hostile_peer_is_cut_off(
     recv_batch(&mut pull, "after", 50);
 }
 
+/// A raw PUSH peer sends `raw-1`, the `oversized` message and `raw-2`: the
+/// oversized one is discarded as it streams, the monitor names `limit`,
+/// and the same connection goes on delivering (`raw-1`, `raw-2`, `raw-3`),
+/// as does the good peer.
+fn oversized_message_costs_only_itself(
+    setup: impl FnOnce(&mut Socket<Pull>),
+    oversized: &[u8],
+    limit: Limit,
+) {
+    let ctx = Context::new().unwrap();
+    let (mut pull, monitor, endpoint, mut push) = pull_with_good_peer(&ctx, setup);
+    send_batch(&mut push, "before", 50);
+    recv_batch(&mut pull, "before", 50);
+    let mut raw = raw_connect(&endpoint);
+    let me = raw.local_addr().unwrap().to_string();
+    let stream = [
+        greeting(),
+        ready_push(),
+        b"\x00\x05raw-1".to_vec(),
+        oversized.to_vec(),
+        b"\x00\x05raw-2".to_vec(),
+    ]
+    .concat();
+    raw.write_all(&stream).unwrap();
+    for want in ["raw-1", "raw-2"] {
+        assert_eq!(pull.recv().unwrap().frame(0).unwrap(), want.as_bytes());
+    }
+    let exceeded = expect(&monitor, "LimitExceeded", |e| {
+        matches!(e.kind, MonitorEventKind::LimitExceeded { .. })
+    });
+    assert_eq!(exceeded.kind, MonitorEventKind::LimitExceeded { limit });
+    assert_eq!(exceeded.peer.as_deref(), Some(me.as_str()));
+    // The same connection still delivers.
+    raw.write_all(b"\x00\x05raw-3").unwrap();
+    assert_eq!(pull.recv().unwrap().frame(0).unwrap(), &b"raw-3"[..]);
+    send_batch(&mut push, "after", 50);
+    recv_batch(&mut pull, "after", 50);
+}
+
 #[test]
-fn a_message_over_the_size_limit_gets_error_and_only_that_peer_goes() {
-    let attack = [greeting(), ready_push(), long_header(0, 2000)].concat();
+fn a_message_over_the_size_limit_is_discarded_and_its_peer_goes_on() {
+    // Two frames; the second takes the message over the limit.
+    let mut oversized = b"\x01\x05first".to_vec();
+    oversized.extend(long_header(0, 2000));
+    oversized.extend(vec![7u8; 2000]);
+    oversized_message_costs_only_itself(
+        |s| s.set_max_msg_size(Some(1000)).unwrap(),
+        &oversized,
+        Limit::MaxMsgSize,
+    );
+}
+
+#[test]
+fn a_message_with_too_many_frames_is_discarded_and_its_peer_goes_on() {
+    let oversized = [b"\x01\x00".repeat(5), b"\x00\x00".to_vec()].concat();
+    oversized_message_costs_only_itself(
+        |s| s.set_max_frames_per_msg(4).unwrap(),
+        &oversized,
+        Limit::MaxFramesPerMsg,
+    );
+}
+
+/// How many oversized messages in a row zmio takes before it disconnects.
+const DISCARDS_IN_A_ROW: usize = 16;
+
+#[test]
+fn a_peer_that_sends_only_oversized_messages_gets_error_and_only_it_goes() {
+    let oversized = [long_header(0, 2000), vec![7u8; 2000]].concat();
+    let attack = [
+        greeting(),
+        ready_push(),
+        oversized.repeat(DISCARDS_IN_A_ROW + 1),
+    ]
+    .concat();
     hostile_peer_is_cut_off(
         |s| s.set_max_msg_size(Some(1000)).unwrap(),
         &attack,
@@ -169,9 +242,14 @@ fn a_message_over_the_size_limit_gets_error_and_only_that_peer_goes() {
 }
 
 #[test]
-fn a_message_with_too_many_frames_gets_error_and_only_that_peer_goes() {
-    let frames = b"\x01\x00".repeat(5);
-    let attack = [greeting(), ready_push(), frames].concat();
+fn a_peer_that_keeps_sending_too_many_frames_gets_error_and_only_it_goes() {
+    let oversized = [b"\x01\x00".repeat(5), b"\x00\x00".to_vec()].concat();
+    let attack = [
+        greeting(),
+        ready_push(),
+        oversized.repeat(DISCARDS_IN_A_ROW + 1),
+    ]
+    .concat();
     hostile_peer_is_cut_off(
         |s| s.set_max_frames_per_msg(4).unwrap(),
         &attack,

@@ -778,3 +778,114 @@ fn a_twenty_megabyte_subscription_is_taken_with_default_options() {
         assert_eq!(recv_text(&mut xsub), msg);
     });
 }
+
+// ---------------------------------------------------------------------------
+// Finding 4: a message over a limit is discarded as it streams and costs
+// nothing else; the defaults take a libzmq peer's 100,000-frame message.
+
+/// A zmio PUSH sends 100 small messages, one of 65,537 frames and then
+/// 100,000 small ones to a PULL whose frame limit is 65,536 (the limit
+/// zmio's default was when this was found): every small message arrives,
+/// in order, the big one never, and the connection stays up throughout.
+fn over_limit_message_in_a_stream(endpoint: &str) {
+    let ctx = Context::new().unwrap();
+    let mut pull = common::socket::<Pull>(&ctx);
+    pull.set_max_frames_per_msg(65_536).unwrap();
+    let monitor = pull.monitor().unwrap();
+    let bound = pull.bind(endpoint).unwrap().to_string();
+    let mut push = common::socket::<Push>(&ctx);
+    push.connect(&bound).unwrap();
+    let sender = thread::spawn(move || {
+        for i in 0..100u32 {
+            push.send(Msg::from(format!("small-{i}"))).unwrap();
+        }
+        push.send(Msg::from_frames((0..65_537).map(|_| "x")))
+            .unwrap();
+        for i in 100..100_100u32 {
+            push.send(Msg::from(format!("small-{i}"))).unwrap();
+        }
+        push
+    });
+    for i in 0..100_100u32 {
+        let msg = pull.recv().unwrap();
+        assert_eq!(msg.frame_count(), 1, "message {i}");
+        assert_eq!(msg.frame(0).unwrap(), format!("small-{i}").as_bytes());
+    }
+    // The discard is reported, and before it (with the push still
+    // connected) the connection never ended.
+    let mut seen = Vec::new();
+    loop {
+        let event = monitor
+            .recv_timeout(PATIENCE)
+            .expect("a LimitExceeded event");
+        assert!(
+            !matches!(event.kind, MonitorEventKind::Disconnected { .. }),
+            "the connection ended: {seen:#?}"
+        );
+        if matches!(event.kind, MonitorEventKind::LimitExceeded { .. }) {
+            break;
+        }
+        seen.push(event);
+    }
+    drop(sender.join().unwrap());
+}
+
+#[test]
+fn an_over_limit_message_costs_only_itself_tcp() {
+    over_limit_message_in_a_stream("tcp://127.0.0.1:*");
+}
+
+#[test]
+fn an_over_limit_message_costs_only_itself_ipc() {
+    over_limit_message_in_a_stream(&format!(
+        "ipc://{}/zmio-overlimit-{}.sock",
+        std::env::temp_dir().display(),
+        std::process::id()
+    ));
+}
+
+#[path = "common/pyzmq.rs"]
+mod pyzmq;
+
+/// libzmq (pyzmq) PUSH: 100 small messages, one of 100,000 frames, 1,000
+/// small ones, to the zmio PULL at `argv[1]`.
+const LIBZMQ_MANY_FRAMES: &str = r#"
+import sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUSH)
+s.setsockopt(zmq.LINGER, 10000)
+s.connect(sys.argv[1])
+for i in range(100):
+    s.send(b"small-%d" % i)
+s.send_multipart([b"f%d" % i for i in range(100000)])
+for i in range(100, 1100):
+    s.send(b"small-%d" % i)
+s.close()
+ctx.term()
+"#;
+
+#[test]
+fn a_libzmq_100000_frame_message_is_received_with_default_options() {
+    if pyzmq::skip_pyzmq() {
+        return;
+    }
+    let ctx = Context::new().unwrap();
+    let mut pull = common::socket::<Pull>(&ctx);
+    let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap().to_string();
+    let mut peer = Command::new("python3")
+        .args(["-c", LIBZMQ_MANY_FRAMES, &endpoint])
+        .spawn()
+        .unwrap();
+    for i in 0..100 {
+        assert_eq!(recv_text(&mut pull), format!("small-{i}").as_bytes());
+    }
+    let big = pull.recv().unwrap();
+    assert_eq!(big.frame_count(), 100_000);
+    for (i, frame) in big.frames().enumerate() {
+        assert_eq!(frame, format!("f{i}").as_bytes());
+    }
+    for i in 100..1100 {
+        assert_eq!(recv_text(&mut pull), format!("small-{i}").as_bytes());
+    }
+    assert!(peer.wait().unwrap().success());
+}

@@ -1,6 +1,8 @@
 //! The frame decoder on arbitrary bytes: no panic, input consumed exactly
-//! by the frames returned, and decode -> encode -> decode gives the same
-//! frames (encoding is a fixpoint after one round).
+//! by the frames returned (and what a discarded message skips), and
+//! decode -> encode -> decode gives the same frames, a discarded message's
+//! frames dropped as the connection drops them (encoding is a fixpoint
+//! after one round).
 //!
 //! Input: one selector octet (bit 0: a 4 KiB message limit; bit 1: the
 //! smallest command cap, 64 KiB; bit 2: at most 4 frames per message), then
@@ -10,7 +12,7 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use zmio_proto::command::RawCommand;
-use zmio_proto::{Encoder, Frame, FrameDecoder};
+use zmio_proto::{Decoded, Encoder, Frame, FrameDecoder};
 
 fn limits(selector: u8) -> (Option<u64>, u64, usize) {
     let max_msg = (selector & 1 != 0).then_some(4096);
@@ -46,25 +48,45 @@ fn decode_all(selector: u8, bytes: &[u8]) -> (Vec<Frame>, BytesMut, bool) {
     let (max_msg, max_command, max_frames) = limits(selector);
     let mut frames = FrameDecoder::new(max_msg, max_command).with_max_frames(max_frames);
     let mut input = BytesMut::from(bytes);
-    let mut out = Vec::new();
+    let mut out: Vec<Frame> = Vec::new();
+    // Where the message in progress began in `out`, as the connection
+    // would assemble it: its frames go when it is discarded.
+    let mut msg_start = 0;
     loop {
         let before = input.len();
-        match frames.decode(&mut input) {
-            Ok(Some(frame)) => {
+        // Skipping a discarded message consumes what it skips.
+        let was_discarding = frames.is_discarding();
+        let result = frames.decode(&mut input);
+        let taken = before - input.len();
+        match result {
+            Ok(Some(Decoded::Frame(frame))) => {
                 let header = if frame.body.len() > 255 { 9 } else { 2 };
-                // The frame took its header (short or long form) and body, no more.
-                let taken = before - input.len();
-                assert!(taken == frame.body.len() + 2 || taken == frame.body.len() + 9);
-                assert!(taken >= frame.body.len() + header);
+                // The frame took its header (short or long form) and body,
+                // no more (but the skipped rest of a discarded message).
+                if was_discarding {
+                    assert!(taken >= frame.body.len() + header);
+                } else {
+                    assert!(taken == frame.body.len() + 2 || taken == frame.body.len() + 9);
+                    assert!(taken >= frame.body.len() + header);
+                }
                 assert!(!(frame.command && frame.more));
+                let ends_message = !frame.command && !frame.more;
                 out.push(frame);
+                if ends_message {
+                    msg_start = out.len();
+                }
+            }
+            Ok(Some(Decoded::Discarding(_))) => {
+                assert!(was_discarding || taken == 2 || taken == 9, "a header, no more");
+                // The message's frames go; commands interleaved with them stay.
+                let commands: Vec<Frame> = out.drain(msg_start..).filter(|f| f.command).collect();
+                out.extend(commands);
+                msg_start = out.len();
             }
             Ok(None) => {
-                assert_eq!(
-                    input.len(),
-                    before,
-                    "need-more must leave the input untouched"
-                );
+                if !was_discarding && !frames.is_discarding() {
+                    assert_eq!(taken, 0, "need-more must leave the input untouched");
+                }
                 if frames.awaiting() > 0 {
                     assert!(input.len() < frames.awaiting());
                 } else {
@@ -73,7 +95,9 @@ fn decode_all(selector: u8, bytes: &[u8]) -> (Vec<Frame>, BytesMut, bool) {
                 return (out, input, true);
             }
             Err(_) => {
-                assert_eq!(input.len(), before, "an error consumes nothing");
+                if !was_discarding {
+                    assert_eq!(taken, 0, "an error consumes nothing");
+                }
                 return (out, input, false);
             }
         }

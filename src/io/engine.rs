@@ -134,6 +134,9 @@ pub(crate) struct Engine {
     started: Instant,
     /// The handshake completed.
     handshaken: bool,
+    /// Messages discarded for breaking a limit since the reactor last
+    /// asked, with the last limit broken (see [`take_discards`](Self::take_discards)).
+    discards: Option<(ProtocolError, u64)>,
 }
 
 impl Engine {
@@ -161,6 +164,7 @@ impl Engine {
             scheduled: None,
             started: now,
             handshaken: false,
+            discards: None,
         }
     }
 
@@ -220,6 +224,10 @@ impl Engine {
                 }
                 // No pipe yet cannot happen after Ready; a lingering session
                 // with no reader may drop input.
+                Event::Discarded(limit) => {
+                    let count = self.discards.take().map_or(0, |(_, n)| n);
+                    self.discards = Some((limit, count + 1));
+                }
                 Event::Message(msg) if pipe.is_some() => self.inbox.push_back(msg),
                 Event::Message(_) => {}
             }
@@ -232,6 +240,12 @@ impl Engine {
             None => false,
         };
         Ok(ready)
+    }
+
+    /// The messages discarded since the last call (the last limit they
+    /// broke, and how many), for the reactor to log and report.
+    pub(crate) fn take_discards(&mut self) -> Option<(ProtocolError, u64)> {
+        self.discards.take()
     }
 
     /// The poller said the peer closed its side (or the socket has an

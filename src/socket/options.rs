@@ -289,7 +289,11 @@ impl<T: SocketType> Socket<T> {
     }
 
     /// ZMQ_MAXMSGSIZE: the largest message (all frames) accepted from a
-    /// peer; a peer that sends more is disconnected. `None` (default) is no limit.
+    /// peer. A larger message is discarded as it arrives (never buffered;
+    /// the messages before and after it are delivered, a monitor reports
+    /// [`LimitExceeded`](crate::MonitorEventKind::LimitExceeded)); a peer
+    /// that sends 16 such messages in a row gets a ZMTP ERROR and is
+    /// disconnected. `None` (default) is no limit.
     pub fn set_max_msg_size(&mut self, bytes: Option<u64>) -> Result<()> {
         self.options.max_msg_size = bytes;
         Ok(())
@@ -385,9 +389,12 @@ impl<T: SocketType> Socket<T> {
         Ok(())
     }
 
-    /// The most frames one message from a peer may have (default 65,536,
-    /// at least 1); a peer that sends more gets a ZMTP ERROR and is
-    /// disconnected. No libzmq equivalent (libzmq has no such limit).
+    /// The most frames one message from a peer may have (default 1,048,576,
+    /// at least 1): each received frame costs a 32-byte handle, however
+    /// small. A message with more is discarded as it arrives, as for
+    /// [`set_max_msg_size`](Self::set_max_msg_size). No libzmq equivalent
+    /// (libzmq has no such limit; the default takes its peers' many-frame
+    /// messages ten times over).
     pub fn set_max_frames_per_msg(&mut self, frames: usize) -> Result<()> {
         if frames == 0 {
             return Err(invalid("max_frames_per_msg", "must be at least 1"));

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use zmio_proto::command::RawCommand;
-use zmio_proto::{Connection, ConnectionConfig, Encoder, Frame, FrameDecoder, SocketKind};
+use zmio_proto::{Connection, ConnectionConfig, Decoded, Encoder, Frame, FrameDecoder, SocketKind};
 
 /// Encodes `frames` as zmio sends them; `None` for a command body that
 /// does not split into a name and data.
@@ -85,7 +85,9 @@ fn handshake(ours: SocketKind, peer: SocketKind) -> Vec<u8> {
 /// The data of the READY command in `stream` (after the 64-byte greeting).
 fn ready_metadata(stream: &[u8]) -> Option<Bytes> {
     let mut input = BytesMut::from(stream.get(64..)?);
-    let frame = FrameDecoder::new(None, 1 << 16).decode(&mut input).ok()??;
+    let Decoded::Frame(frame) = FrameDecoder::new(None, 1 << 16).decode(&mut input).ok()?? else {
+        return None;
+    };
     let name_len = usize::from(*frame.body.first()?);
     Some(frame.body.slice(1 + name_len..))
 }

@@ -57,10 +57,10 @@ impl FrameSink for Encoder {
 ///
 /// ```
 /// use bytes::BytesMut;
-/// use zmio_proto::FrameDecoder;
+/// use zmio_proto::{Decoded, FrameDecoder};
 /// let mut input = BytesMut::from(&b"\x01\x02id\x00\x04body"[..]);
 /// let mut decoder = FrameDecoder::new(None, 64 * 1024);
-/// let first = decoder.decode(&mut input).unwrap().unwrap();
+/// let Ok(Some(Decoded::Frame(first))) = decoder.decode(&mut input) else { panic!() };
 /// assert!(first.more && !first.command && &first.body[..] == b"id");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,21 +73,51 @@ pub struct Frame {
     pub body: Bytes,
 }
 
+/// What one call to [`FrameDecoder::decode`] took off the input.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use zmio_proto::{Decoded, FrameDecoder};
+/// let mut decoder = FrameDecoder::new(Some(4), 64 * 1024);
+/// let mut input = BytesMut::from(&b"\x00\x05hello\x00\x02hi"[..]);
+/// // Over the limit: skipped, not an error, and the stream goes on.
+/// assert!(matches!(decoder.decode(&mut input), Ok(Some(Decoded::Discarding(_)))));
+/// let Ok(Some(Decoded::Frame(next))) = decoder.decode(&mut input) else { panic!() };
+/// assert_eq!(&next.body[..], b"hi");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// One complete frame.
+    Frame(Frame),
+    /// The data frame at the front would take its message over a limit
+    /// (the error says which): the frames of that message returned so far
+    /// must be dropped, and the rest of it is skipped as it arrives, never
+    /// buffered. The next data frame returned starts a new message.
+    Discarding(ProtocolError),
+}
+
 /// Decodes frames from the front of a receive buffer, enforcing size limits
 /// before waiting for (let alone buffering) a frame's body.
 ///
 /// Tracks the size and frame count of the message in progress, so that
 /// `max_msg_size` counts every frame of a multipart message and an
 /// unterminated message cannot grow past its frame limit
-/// ([`MAX_FRAMES_PER_MESSAGE`] unless set).
+/// ([`MAX_FRAMES_PER_MESSAGE`] unless set). A message over either limit is
+/// discarded as it streams ([`Decoded::Discarding`]): one oversized message
+/// costs only itself, not the connection. Broken framing (reserved flags, a
+/// size beyond 2^63-1, an oversized command) is an error, which ends the
+/// connection.
 ///
 /// ```
 /// use bytes::BytesMut;
-/// use zmio_proto::{FrameDecoder, ProtocolError};
+/// use zmio_proto::{Decoded, FrameDecoder, ProtocolError};
 /// let mut decoder = FrameDecoder::new(Some(4), 64 * 1024);
 /// // A frame claiming 5 bytes is refused before its body arrives.
 /// let mut input = BytesMut::from(&b"\x00\x05"[..]);
-/// assert!(matches!(decoder.decode(&mut input), Err(ProtocolError::MessageTooLarge { .. })));
+/// assert!(matches!(
+///     decoder.decode(&mut input),
+///     Ok(Some(Decoded::Discarding(ProtocolError::MessageTooLarge { .. })))
+/// ));
 /// ```
 #[derive(Debug)]
 pub struct FrameDecoder {
@@ -105,6 +135,19 @@ pub struct FrameDecoder {
     /// passed the limits) but whose body has not, else 0: how many bytes
     /// the reader should make room for.
     awaiting: usize,
+    /// The message being skipped, if one broke a limit.
+    discard: Option<Discard>,
+    /// Messages discarded since the decoder was made.
+    discarded: u64,
+}
+
+/// Where a discarded message's skipping stands.
+#[derive(Clone, Copy, Debug)]
+struct Discard {
+    /// Body bytes of the current frame still to skip.
+    skip: u64,
+    /// Whether that frame is the message's last (no MORE flag).
+    last: bool,
 }
 
 impl FrameDecoder {
@@ -118,6 +161,8 @@ impl FrameDecoder {
             msg_frames: 0,
             max_frames: MAX_FRAMES_PER_MESSAGE,
             awaiting: 0,
+            discard: None,
+            discarded: 0,
         }
     }
 
@@ -141,73 +186,165 @@ impl FrameDecoder {
         self.awaiting
     }
 
-    /// Removes one complete frame from the front of `input`.
-    ///
-    /// `Ok(None)` means "need more bytes": `input` is left untouched. A size
-    /// that breaks a limit is an error as soon as the size field is in, without
-    /// waiting for the body. Never reserves memory by a claimed length.
-    pub fn decode(&mut self, input: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
-        let Some(&flags) = input.first() else {
-            return Ok(None);
-        };
-        // "Bits 7-3 are reserved for future use and MUST be zero."
-        if flags & FLAG_RESERVED != 0 {
-            return Err(ProtocolError::ReservedFlags(flags));
-        }
-        let (header_len, size) = if flags & FLAG_LONG != 0 {
-            let Some(field) = input.get(1..LONG_HEADER_LEN) else {
-                return Ok(None);
-            };
-            let mut be = [0u8; 8];
-            be.copy_from_slice(field);
-            (LONG_HEADER_LEN, u64::from_be_bytes(be))
-        } else {
-            let Some(&size) = input.get(1) else {
-                return Ok(None);
-            };
-            (SHORT_HEADER_LEN, u64::from(size))
-        };
-        let more = flags & FLAG_MORE != 0;
-        let command = flags & FLAG_COMMAND != 0;
+    /// Whether a message over a limit is being skipped: then "need more"
+    /// ([`decode`](Self::decode) returning `Ok(None)`) has consumed the
+    /// whole input.
+    pub fn is_discarding(&self) -> bool {
+        self.discard.is_some()
+    }
 
-        let new_msg_size = if command {
-            // MORE: "This bit SHALL be zero on command frames."
-            if more {
-                return Err(ProtocolError::MalformedCommand(
-                    "command frame with the MORE flag set",
-                ));
+    /// How many messages were discarded for breaking a limit.
+    pub fn discarded(&self) -> u64 {
+        self.discarded
+    }
+
+    /// Removes one complete frame from the front of `input`, or starts
+    /// discarding a message that breaks a limit.
+    ///
+    /// `Ok(None)` means "need more bytes": `input` is left untouched, except
+    /// while a discarded message is skipped, whose bytes are consumed as
+    /// they come. A size that breaks a limit is known as soon as the size
+    /// field is in, without waiting for the body. An error (broken framing)
+    /// consumes nothing. Never reserves memory by a claimed length.
+    pub fn decode(&mut self, input: &mut BytesMut) -> Result<Option<Decoded>, ProtocolError> {
+        loop {
+            if let Some(discard) = &mut self.discard {
+                let n = discard.skip.min(input.len() as u64);
+                // `n` is at most `input.len()`, so it fits a usize.
+                input.advance(n as usize);
+                discard.skip -= n;
+                if discard.skip > 0 {
+                    return Ok(None);
+                }
+                if discard.last {
+                    self.discard = None;
+                    self.discarded += 1;
+                }
             }
-            if size > self.max_command_size {
-                return Err(ProtocolError::CommandTooLarge {
-                    size,
-                    max: self.max_command_size,
-                });
+            let Some(&flags) = input.first() else {
+                return Ok(None);
+            };
+            // "Bits 7-3 are reserved for future use and MUST be zero."
+            if flags & FLAG_RESERVED != 0 {
+                return Err(ProtocolError::ReservedFlags(flags));
             }
-            self.msg_size
-        } else {
-            let total = self.msg_size.saturating_add(size);
-            if let Some(max) = self.max_msg_size
-                && total > max
-            {
-                return Err(ProtocolError::MessageTooLarge { size: total, max });
+            let (header_len, size) = if flags & FLAG_LONG != 0 {
+                let Some(field) = input.get(1..LONG_HEADER_LEN) else {
+                    return Ok(None);
+                };
+                let mut be = [0u8; 8];
+                be.copy_from_slice(field);
+                (LONG_HEADER_LEN, u64::from_be_bytes(be))
+            } else {
+                let Some(&size) = input.get(1) else {
+                    return Ok(None);
+                };
+                (SHORT_HEADER_LEN, u64::from(size))
+            };
+            let more = flags & FLAG_MORE != 0;
+            let command = flags & FLAG_COMMAND != 0;
+            if command {
+                return self.command(input, header_len, size, more);
             }
-            // "A long frame has a body of 0 to 2^63-1 octets."
+            // "A long frame has a body of 0 to 2^63-1 octets": beyond that
+            // the framing is broken, not merely large.
             if size > MAX_FRAME_BODY {
                 return Err(ProtocolError::MessageTooLarge {
-                    size: total,
+                    size,
                     max: MAX_FRAME_BODY,
                 });
             }
-            if self.msg_frames >= self.max_frames {
-                return Err(ProtocolError::TooManyFrames {
-                    max: self.max_frames,
-                });
+            let skip = Discard {
+                skip: size,
+                last: !more,
+            };
+            if self.discard.is_some() {
+                // A further frame of a discarded message.
+                input.advance(header_len);
+                self.discard = Some(skip);
+                continue;
             }
-            total
-        };
+            let total = self.msg_size.saturating_add(size);
+            let breach = match self.max_msg_size {
+                Some(max) if total > max => {
+                    Some(ProtocolError::MessageTooLarge { size: total, max })
+                }
+                _ if self.msg_frames >= self.max_frames => Some(ProtocolError::TooManyFrames {
+                    max: self.max_frames,
+                }),
+                _ => None,
+            };
+            if let Some(breach) = breach {
+                input.advance(header_len);
+                self.awaiting = 0;
+                self.msg_size = 0;
+                self.msg_frames = 0;
+                self.discard = Some(skip);
+                return Ok(Some(Decoded::Discarding(breach)));
+            }
+            let Some(body) = self.body(input, header_len, size, total)? else {
+                return Ok(None);
+            };
+            if more {
+                self.msg_size = total;
+                self.msg_frames += 1;
+            } else {
+                self.msg_size = 0;
+                self.msg_frames = 0;
+            }
+            return Ok(Some(Decoded::Frame(Frame {
+                more,
+                command: false,
+                body,
+            })));
+        }
+    }
+
+    /// A command frame whose header is at the front of `input`: commands are
+    /// parsed whole, so one over the cap ends the connection.
+    fn command(
+        &mut self,
+        input: &mut BytesMut,
+        header_len: usize,
+        size: u64,
+        more: bool,
+    ) -> Result<Option<Decoded>, ProtocolError> {
+        // MORE: "This bit SHALL be zero on command frames."
+        if more {
+            return Err(ProtocolError::MalformedCommand(
+                "command frame with the MORE flag set",
+            ));
+        }
+        if size > self.max_command_size {
+            return Err(ProtocolError::CommandTooLarge {
+                size,
+                max: self.max_command_size,
+            });
+        }
+        Ok(self
+            .body(input, header_len, size, self.msg_size)?
+            .map(|body| {
+                Decoded::Frame(Frame {
+                    more: false,
+                    command: true,
+                    body,
+                })
+            }))
+    }
+
+    /// Takes the header and body of a frame that passed the limits, or
+    /// notes how much it awaits (`None`). `msg_size` is for the error of a
+    /// size that does not fit this platform's memory.
+    fn body(
+        &mut self,
+        input: &mut BytesMut,
+        header_len: usize,
+        size: u64,
+        msg_size: u64,
+    ) -> Result<Option<Bytes>, ProtocolError> {
         let Ok(len) = usize::try_from(size) else {
             return Err(ProtocolError::MessageTooLarge {
-                size: new_msg_size,
+                size: msg_size,
                 max: usize::MAX as u64,
             });
         };
@@ -219,7 +356,7 @@ impl FrameDecoder {
         }
         self.awaiting = 0;
         input.advance(header_len);
-        let body = if len == 0 {
+        Ok(Some(if len == 0 {
             Bytes::new()
         } else if len < COPY_BODY_THRESHOLD {
             // Its own allocation: a slice would keep the whole read buffer
@@ -229,20 +366,6 @@ impl FrameDecoder {
             body
         } else {
             input.split_to(len).freeze()
-        };
-        if !command {
-            if more {
-                self.msg_size = new_msg_size;
-                self.msg_frames += 1;
-            } else {
-                self.msg_size = 0;
-                self.msg_frames = 0;
-            }
-        }
-        Ok(Some(Frame {
-            more,
-            command,
-            body,
         }))
     }
 }
@@ -448,9 +571,9 @@ mod tests {
         let start = input.as_ptr() as usize;
         let buffer = start..start + input.capacity();
         let mut dec = decoder();
-        let first = dec.decode(&mut input).unwrap().unwrap();
+        let first = frame_of(dec.decode(&mut input));
         assert_eq!(&input[..], b"\x00\x03abc");
-        let second = dec.decode(&mut input).unwrap().unwrap();
+        let second = frame_of(dec.decode(&mut input));
         assert_eq!(
             (&first.body[..], &second.body[..]),
             (&b"ten bytes!"[..], &b"abc"[..])
@@ -469,7 +592,7 @@ mod tests {
         input.put_bytes(7, len);
         let start = input.as_ptr() as usize;
         let buffer = start..start + input.capacity();
-        let frame = decoder().decode(&mut input).unwrap().unwrap();
+        let frame = frame_of(decoder().decode(&mut input));
         assert_eq!(frame.body.len(), len);
         assert!(inside(&frame.body, buffer), "zero copy at the threshold");
     }
@@ -478,13 +601,35 @@ mod tests {
         FrameDecoder::new(None, CMD_MAX)
     }
 
-    fn decode_all(dec: &mut FrameDecoder, bytes: &[u8]) -> (Vec<Frame>, BytesMut) {
+    /// The frame a decode step returned, which must be one.
+    fn frame_of(step: Result<Option<Decoded>, ProtocolError>) -> Frame {
+        match step {
+            Ok(Some(Decoded::Frame(frame))) => frame,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// What decoding `bytes` gives: frames, and a `None` for each message
+    /// discarded, in order.
+    fn decode_stream(dec: &mut FrameDecoder, bytes: &[u8]) -> (Vec<Option<Frame>>, BytesMut) {
         let mut input = BytesMut::from(bytes);
         let mut frames = Vec::new();
-        while let Some(f) = dec.decode(&mut input).unwrap() {
-            frames.push(f);
+        while let Some(step) = dec.decode(&mut input).unwrap() {
+            frames.push(match step {
+                Decoded::Frame(frame) => Some(frame),
+                Decoded::Discarding(_) => None,
+            });
         }
         (frames, input)
+    }
+
+    /// The frames `bytes` decode to, none of them discarded.
+    fn decode_all(dec: &mut FrameDecoder, bytes: &[u8]) -> (Vec<Frame>, BytesMut) {
+        let (frames, rest) = decode_stream(dec, bytes);
+        (
+            frames.into_iter().map(|f| f.expect("no discard")).collect(),
+            rest,
+        )
     }
 
     #[test]
@@ -497,13 +642,16 @@ mod tests {
         assert_eq!(dec.decode(&mut input), Ok(None));
         assert_eq!(dec.awaiting(), 9 + 65_536);
         input.extend_from_slice(&vec![7u8; 65_536 - 3]);
-        let frame = dec.decode(&mut input).unwrap().unwrap();
+        let frame = frame_of(dec.decode(&mut input));
         assert_eq!(frame.body.len(), 65_536);
         assert_eq!(dec.awaiting(), 0);
-        // A refused size is an error, never something to wait for.
+        // A refused size is skipped, never something to wait for.
         let mut limited = FrameDecoder::new(Some(100), 64 * 1024);
         let mut big = BytesMut::from(&[0x00u8, 200][..]);
-        assert!(limited.decode(&mut big).is_err());
+        assert!(matches!(
+            limited.decode(&mut big),
+            Ok(Some(Decoded::Discarding(_)))
+        ));
         assert_eq!(limited.awaiting(), 0);
     }
 
@@ -620,35 +768,91 @@ mod tests {
     }
 
     #[test]
-    fn size_above_max_msg_size_is_refused_before_the_body_arrives() {
+    fn size_above_max_msg_size_is_discarded_before_the_body_arrives() {
         let mut dec = FrameDecoder::new(Some(100), CMD_MAX);
-        // A long frame claiming 4 GiB, then 10 bytes of body.
+        // A long frame claiming 4 GiB, then 10 bytes of its body.
         let mut input = BytesMut::from(&b"\x02\x00\x00\x00\x01\x00\x00\x00\x00"[..]);
         input.extend_from_slice(&[0; 10]);
         assert_eq!(
             dec.decode(&mut input),
-            Err(ProtocolError::MessageTooLarge {
+            Ok(Some(Decoded::Discarding(ProtocolError::MessageTooLarge {
                 size: 1 << 32,
                 max: 100
-            })
+            })))
         );
+        // The body is consumed as it comes and never awaited whole.
+        assert_eq!(dec.decode(&mut input), Ok(None));
+        assert!(input.is_empty() && dec.is_discarding());
+        assert_eq!(dec.awaiting(), 0);
     }
 
     #[test]
     fn max_msg_size_counts_every_frame_of_the_message() {
         let mut dec = FrameDecoder::new(Some(5), CMD_MAX);
         let mut input = BytesMut::from(&b"\x01\x03abc\x04\x02\x01X\x00\x03def"[..]);
-        assert!(dec.decode(&mut input).unwrap().is_some());
+        assert!(!frame_of(dec.decode(&mut input)).command);
         // A command in between does not count.
-        assert!(dec.decode(&mut input).unwrap().unwrap().command);
+        assert!(frame_of(dec.decode(&mut input)).command);
         assert_eq!(
             dec.decode(&mut input),
-            Err(ProtocolError::MessageTooLarge { size: 6, max: 5 })
+            Ok(Some(Decoded::Discarding(ProtocolError::MessageTooLarge {
+                size: 6,
+                max: 5
+            })))
         );
         // A completed message resets the count.
         let mut dec = FrameDecoder::new(Some(5), CMD_MAX);
         let (f, _) = decode_all(&mut dec, b"\x00\x05abcde\x00\x05abcde");
         assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn a_discarded_message_costs_only_itself() {
+        let mut dec = FrameDecoder::new(Some(5), CMD_MAX);
+        // "ok", then a 3-frame message whose second frame breaks the limit
+        // (a PING between its frames still comes through), then "next".
+        let wire = b"\x00\x02ok\x01\x03abc\x01\x03def\x04\x05\x04PING\x00\x01g\x00\x04next";
+        let (f, rest) = decode_stream(&mut dec, wire);
+        assert_eq!(
+            f,
+            vec![
+                Some(frame(false, false, b"ok")),
+                Some(frame(true, false, b"abc")),
+                None,
+                Some(frame(false, true, b"\x04PING")),
+                Some(frame(false, false, b"next")),
+            ]
+        );
+        assert!(rest.is_empty() && !dec.is_discarding());
+        assert_eq!(dec.discarded(), 1);
+        // Byte by byte, the same.
+        let mut dec = FrameDecoder::new(Some(5), CMD_MAX);
+        let mut input = BytesMut::new();
+        let mut steps = Vec::new();
+        for &b in wire.iter() {
+            input.extend_from_slice(&[b]);
+            while let Some(step) = dec.decode(&mut input).unwrap() {
+                steps.push(match step {
+                    Decoded::Frame(frame) => Some(frame),
+                    Decoded::Discarding(_) => None,
+                });
+            }
+        }
+        assert_eq!(steps, f);
+    }
+
+    #[test]
+    fn broken_framing_inside_a_discarded_message_is_an_error() {
+        let mut dec = FrameDecoder::new(Some(1), CMD_MAX);
+        let mut input = BytesMut::from(&b"\x01\x02ab\x08\x00"[..]);
+        assert!(matches!(
+            dec.decode(&mut input),
+            Ok(Some(Decoded::Discarding(_)))
+        ));
+        assert_eq!(
+            dec.decode(&mut input),
+            Err(ProtocolError::ReservedFlags(0x08))
+        );
     }
 
     #[test]
@@ -693,38 +897,54 @@ mod tests {
 
     #[test]
     fn frames_per_message_are_capped() {
-        let mut dec = decoder();
+        let mut dec = decoder().with_max_frames(1000);
         let mut input = BytesMut::new();
-        for _ in 0..MAX_FRAMES_PER_MESSAGE {
+        for _ in 0..1000 {
             input.extend_from_slice(b"\x01\x00");
         }
-        input.extend_from_slice(b"\x00\x00");
-        for _ in 0..MAX_FRAMES_PER_MESSAGE {
-            assert!(dec.decode(&mut input).unwrap().is_some());
+        input.extend_from_slice(b"\x01\x00\x00\x00\x00\x01z");
+        for _ in 0..1000 {
+            frame_of(dec.decode(&mut input));
         }
         assert_eq!(
             dec.decode(&mut input),
-            Err(ProtocolError::TooManyFrames {
-                max: MAX_FRAMES_PER_MESSAGE
-            })
+            Ok(Some(Decoded::Discarding(ProtocolError::TooManyFrames {
+                max: 1000
+            })))
         );
+        // The rest of that message is skipped; the next one comes whole.
+        assert_eq!(frame_of(dec.decode(&mut input)), frame(false, false, b"z"));
+    }
+
+    #[test]
+    fn the_default_frame_cap_takes_a_100_000_frame_message() {
+        let mut input = BytesMut::new();
+        for _ in 0..99_999 {
+            input.extend_from_slice(b"\x01\x01x");
+        }
+        input.extend_from_slice(b"\x00\x01y");
+        let (f, rest) = decode_all(&mut decoder(), &input);
+        assert_eq!(f.len(), 100_000);
+        assert!(rest.is_empty());
     }
 
     #[test]
     fn the_frame_limit_is_configurable_and_per_message() {
         let mut dec = decoder().with_max_frames(3);
-        // Two whole 3-frame messages pass; a 4th frame in the third fails.
+        // Two whole 3-frame messages pass; a 4th frame in the third breaks it.
         let mut input = BytesMut::from(&b"\x01\x00\x01\x00\x00\x00\x01\x00\x01\x00\x00\x00"[..]);
         for _ in 0..6 {
-            assert!(dec.decode(&mut input).unwrap().is_some());
+            frame_of(dec.decode(&mut input));
         }
         input.extend_from_slice(b"\x01\x00\x01\x00\x01\x00\x00\x00");
         for _ in 0..3 {
-            assert!(dec.decode(&mut input).unwrap().is_some());
+            frame_of(dec.decode(&mut input));
         }
         assert_eq!(
             dec.decode(&mut input),
-            Err(ProtocolError::TooManyFrames { max: 3 })
+            Ok(Some(Decoded::Discarding(ProtocolError::TooManyFrames {
+                max: 3
+            })))
         );
     }
 

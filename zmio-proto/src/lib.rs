@@ -63,7 +63,7 @@ pub mod wire;
 
 pub use connection::{Connection, ConnectionConfig, Event, PeerInfo};
 pub use error::ProtocolError;
-pub use frame::{Encoder, Frame, FrameDecoder};
+pub use frame::{Decoded, Encoder, Frame, FrameDecoder};
 pub use msg::Msg;
 pub use socket_type::SocketKind;
 pub use timer::{Timeout, Timing};

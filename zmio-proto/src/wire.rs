@@ -71,10 +71,22 @@ pub const DEFAULT_MAX_COMMAND_SIZE: u64 = 256 * 1024 * 1024;
 /// make an ordinary READY (up to 255-byte identity plus metadata) fail.
 pub const MIN_COMMAND_SIZE: u64 = 64 * 1024;
 
-/// Most frames one message may have, unless configured. Each frame costs a `Bytes` handle even
-/// when empty, so an unterminated message of empty frames would otherwise grow
-/// without bound when `max_msg_size` is unlimited.
-pub const MAX_FRAMES_PER_MESSAGE: usize = 65_536;
+/// Most frames one message may have, unless configured (2^20). A received
+/// frame costs a 32-byte `Bytes` handle even when empty, so without a cap an
+/// unterminated message of 2-byte empty frames would grow memory 16 times
+/// faster than the peer sends, whatever `max_msg_size` says of body bytes.
+/// At 2^20 a message's handles take at most 32 MiB (64 while its vector
+/// grows), and a libzmq peer's legitimate many-frame messages (100,000
+/// frames, which libzmq, having no cap, accepts) fit ten times over. A
+/// message over the cap is discarded as it arrives, not buffered.
+pub const MAX_FRAMES_PER_MESSAGE: usize = 1 << 20;
+
+/// Consecutive messages over a limit a peer may send before the connection
+/// ends. One oversized message in a stream is discarded and costs only
+/// itself; a peer that sends nothing but oversized messages is misconfigured
+/// or hostile, and the disconnect (with its monitor event and log line)
+/// tells its operator.
+pub const MAX_DISCARDS_IN_A_ROW: u32 = 16;
 
 /// Largest handshake metadata (a peer's READY properties) accepted, unless
 /// configured: far above what libzmq sends (a socket type and an identity of

@@ -78,6 +78,7 @@ pub(super) fn drive_session(
                 }
             }
         }
+        report_discards(s, ctx);
     }
     let _ = writable; // Writes are attempted whenever there may be output; the kernel says WouldBlock if not.
     let Some(engine) = s.engine.as_mut() else {
@@ -90,6 +91,24 @@ pub(super) fn drive_session(
         return Next::Remove;
     }
     Next::Keep
+}
+
+/// Messages the peer sent over a limit were discarded (the connection goes
+/// on): a rate-limited warning and a monitor event per read.
+fn report_discards(s: &mut Session, ctx: &mut Ctx) {
+    let Some((error, count)) = s.engine.as_mut().and_then(Engine::take_discards) else {
+        return;
+    };
+    let limit = Limit::of(&error);
+    let what = limit.map_or("protocol", Limit::as_str);
+    warn_limited!(
+        ctx.warnings,
+        (s.socket_id, what),
+        "discarded {count} message(s) from a peer: {error}"
+    );
+    if let Some(limit) = limit {
+        s.emit(|| MonitorEventKind::LimitExceeded { limit });
+    }
 }
 
 /// The handshake completed: give the session its pipe (accepted) or tell the

@@ -34,12 +34,13 @@ use crate::ProtocolError;
 use crate::SocketKind;
 
 use crate::command::{Cancel, Command, Ping, Pong, RawCommand, Subscribe};
-use crate::frame::{Frame, FrameDecoder};
+use crate::frame::{Decoded, Frame, FrameDecoder};
 use crate::greeting::{self, PeerGreeting};
 use crate::mechanism::{AuthReply, AuthRequest, Handshake, HandshakeContext, Security, Step};
 use crate::subscription;
 use crate::timer::{Timeout, Timer, TimerTable, Timing};
 use crate::transmit::Transmit;
+use crate::wire::MAX_DISCARDS_IN_A_ROW;
 use crate::wire::{
     DEFAULT_MAX_COMMAND_SIZE, DEFAULT_MAX_METADATA_SIZE, GREETING_LEN, MAX_FRAMES_PER_MESSAGE,
     MIN_COMMAND_SIZE,
@@ -125,6 +126,10 @@ pub enum Event {
     /// with [`Connection::handle_auth`]. Nothing else happens on the
     /// connection until then.
     Authenticate(AuthRequest),
+    /// A message from the peer broke a limit (the error says which) and is
+    /// discarded as it arrives; the connection goes on. Messages before and
+    /// after it are delivered.
+    Discarded(ProtocolError),
 }
 
 /// Where the connection is. Each state is consumed by value in
@@ -165,6 +170,8 @@ struct Traffic {
     partial: Option<Msg>,
     /// The TTL (deciseconds) of the last PING received in this input, if non-zero.
     peer_ttl: Option<u16>,
+    /// Messages discarded since the last one delivered.
+    discards_in_a_row: u32,
 }
 
 /// One ZMTP connection's protocol state.
@@ -425,12 +432,20 @@ impl Connection {
                         }
                         other => other,
                     })?;
-                    let Some(frame) = frame else {
-                        self.state = State::Handshake {
-                            mechanism,
-                            peer_minor,
-                        };
-                        return Ok(());
+                    let frame = match frame {
+                        Some(Decoded::Frame(frame)) => frame,
+                        // Only commands may come now; an oversized message
+                        // frame is the breach it would be at any size.
+                        Some(Decoded::Discarding(_)) => {
+                            return Err(ProtocolError::MessageBeforeReady);
+                        }
+                        None => {
+                            self.state = State::Handshake {
+                                mechanism,
+                                peer_minor,
+                            };
+                            return Ok(());
+                        }
                     };
                     self.state = self.handshake_frame(mechanism, peer_minor, frame)?;
                 }
@@ -454,11 +469,16 @@ impl Connection {
                     // Hot path: stays here until the input runs dry.
                     let result = loop {
                         match self.decoder.decode(input) {
-                            Ok(Some(frame)) => {
+                            Ok(Some(Decoded::Frame(frame))) => {
                                 let result = self.input_transform.decode(frame).and_then(|frame| {
                                     traffic.on_frame(frame, &mut self.transmit, &mut self.events)
                                 });
                                 if let Err(e) = result {
+                                    break Err(e);
+                                }
+                            }
+                            Ok(Some(Decoded::Discarding(limit))) => {
+                                if let Err(e) = traffic.discard(limit, &mut self.events) {
                                     break Err(e);
                                 }
                             }
@@ -538,6 +558,7 @@ impl Connection {
                     peer_minor,
                     partial: None,
                     peer_ttl: None,
+                    discards_in_a_row: 0,
                 })
             }
         }
@@ -695,8 +716,27 @@ impl Traffic {
         if frame.more {
             self.partial = Some(msg);
         } else {
+            self.discards_in_a_row = 0;
             events.push_back(Event::Message(msg));
         }
+        Ok(())
+    }
+
+    /// The decoder is skipping a message that broke `limit`: what of it was
+    /// kept goes too. A peer whose every message breaks a limit is
+    /// misconfigured or hostile: after [`MAX_DISCARDS_IN_A_ROW`] without a
+    /// message between, the connection ends with the limit's error.
+    fn discard(
+        &mut self,
+        limit: ProtocolError,
+        events: &mut VecDeque<Event>,
+    ) -> Result<(), ProtocolError> {
+        self.partial = None;
+        self.discards_in_a_row += 1;
+        if self.discards_in_a_row > MAX_DISCARDS_IN_A_ROW {
+            return Err(limit);
+        }
+        events.push_back(Event::Discarded(limit));
         Ok(())
     }
 

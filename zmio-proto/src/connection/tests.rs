@@ -337,15 +337,74 @@ fn metadata_within_the_limit_passes_and_traffic_gets_the_command_cap_back() {
 }
 
 #[test]
-fn a_message_over_a_limit_after_the_handshake_gets_error_from_a_31_peer_only() {
+fn a_message_over_a_limit_is_discarded_and_the_stream_goes_on() {
+    let mut cfg = config(Pull);
+    cfg.max_msg_size = Some(10);
+    let mut c = Connection::new(cfg, t0());
+    feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
+    take_all(&mut c);
+    events(&mut c);
+    // Before, a two-frame message whose second frame breaks the limit, after.
+    feed(
+        &mut c,
+        b"\x00\x06before\x01\x05first\x00\x0bsecond-part\x00\x05after",
+    )
+    .unwrap();
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Message(msg(&[b"before"])),
+            Event::Discarded(ProtocolError::MessageTooLarge { size: 16, max: 10 }),
+            Event::Message(msg(&[b"after"])),
+        ]
+    );
+    assert!(take_all(&mut c).is_empty(), "no ERROR for one discard");
+    assert!(c.is_ready());
+}
+
+#[test]
+fn too_many_frames_discards_the_message() {
+    let mut cfg = config(Pull);
+    cfg.max_frames = 2;
+    let mut c = Connection::new(cfg, t0());
+    feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
+    take_all(&mut c);
+    events(&mut c);
+    feed(&mut c, b"\x01\x00\x01\x00\x00\x00\x01\x01a\x00\x01b").unwrap();
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Discarded(ProtocolError::TooManyFrames { max: 2 }),
+            Event::Message(msg(&[b"a", b"b"])),
+        ]
+    );
+    assert!(take_all(&mut c).is_empty());
+}
+
+#[test]
+fn a_peer_that_sends_only_oversized_messages_is_dropped_with_error_from_31_only() {
     for (minor, want_error) in [(1, true), (0, false)] {
         let mut cfg = config(Pull);
         cfg.max_msg_size = Some(10);
         let mut c = Connection::new(cfg, t0());
         feed(&mut c, &peer_stream(minor, b"PUSH", |_| {})).unwrap();
         take_all(&mut c);
+        events(&mut c);
+        let oversized = b"\x00\x0b01234567890";
+        // A delivered message resets the count.
+        for _ in 0..MAX_DISCARDS_IN_A_ROW {
+            feed(&mut c, oversized).unwrap();
+        }
+        feed(&mut c, b"\x00\x02ok").unwrap();
+        for _ in 0..MAX_DISCARDS_IN_A_ROW {
+            feed(&mut c, oversized).unwrap();
+        }
+        let seen = events(&mut c);
+        assert_eq!(seen.len(), 2 * MAX_DISCARDS_IN_A_ROW as usize + 1);
+        assert!(take_all(&mut c).is_empty());
+        // One more in a row ends the connection.
         assert!(matches!(
-            feed(&mut c, b"\x00\x0b"),
+            feed(&mut c, oversized),
             Err(ProtocolError::MessageTooLarge { .. })
         ));
         let wire = take_all(&mut c);
@@ -355,20 +414,6 @@ fn a_message_over_a_limit_after_the_handshake_gets_error_from_a_31_peer_only() {
             "3.{minor}"
         );
     }
-}
-
-#[test]
-fn too_many_frames_gets_error() {
-    let mut cfg = config(Pull);
-    cfg.max_frames = 2;
-    let mut c = Connection::new(cfg, t0());
-    feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
-    take_all(&mut c);
-    assert_eq!(
-        feed(&mut c, b"\x01\x00\x01\x00\x00\x00"),
-        Err(ProtocolError::TooManyFrames { max: 2 })
-    );
-    assert!(take_all(&mut c).ends_with(b"\x04\x16\x05ERROR\x0fToo many frames"));
 }
 
 #[test]
@@ -776,18 +821,22 @@ fn a_protocol_error_disarms_every_timer() {
 // --- limits ------------------------------------------------------------
 
 #[test]
-fn long_frame_claiming_4gib_with_max_msg_size_is_refused_at_once() {
+fn long_frame_claiming_4gib_with_max_msg_size_is_skipped_as_it_arrives() {
     let mut cfg = config(Pull);
     cfg.max_msg_size = Some(1 << 20);
     let mut c = Connection::new(cfg, t0());
     feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
-    let err = feed(&mut c, b"\x02\x00\x00\x00\x01\x00\x00\x00\x000123456789").unwrap_err();
+    events(&mut c);
+    let mut input = BytesMut::from(&b"\x02\x00\x00\x00\x01\x00\x00\x00\x000123456789"[..]);
+    c.handle_input(&mut input, t0()).unwrap();
+    assert!(input.is_empty(), "skipped bytes are not kept");
+    assert_eq!(c.input_wanted(), 0, "nor awaited");
     assert_eq!(
-        err,
-        ProtocolError::MessageTooLarge {
+        events(&mut c),
+        vec![Event::Discarded(ProtocolError::MessageTooLarge {
             size: 1 << 32,
             max: 1 << 20
-        }
+        })]
     );
 }
 
@@ -829,10 +878,15 @@ fn small_max_msg_size_still_admits_ready() {
     let mut c = Connection::new(cfg, t0());
     feed(&mut c, &peer_stream(1, b"PUSH", |_| {})).unwrap();
     assert!(c.is_ready());
-    assert!(matches!(
-        feed(&mut c, b"\x00\x05abcde"),
-        Err(ProtocolError::MessageTooLarge { size: 5, max: 4 })
-    ));
+    events(&mut c);
+    feed(&mut c, b"\x00\x05abcde\x00\x04abcd").unwrap();
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Discarded(ProtocolError::MessageTooLarge { size: 5, max: 4 }),
+            Event::Message(msg(&[b"abcd"])),
+        ]
+    );
 }
 
 // --- truncation, splitting, fuzzing -------------------------------------
@@ -940,7 +994,9 @@ fn feed_chunked(bytes: &[u8], chunks: &[usize]) {
         for event in events(&mut c) {
             match event {
                 Event::Ready(_) => seen_ready = true,
-                Event::Message(_) => assert!(seen_ready, "a message before Ready"),
+                Event::Message(_) | Event::Discarded(_) => {
+                    assert!(seen_ready, "a message before Ready")
+                }
                 Event::Authenticate(_) => panic!("NULL never asks an authenticator"),
             }
         }
