@@ -78,7 +78,7 @@ impl FrameCodec {
     }
 
     fn send(&mut self, msg: Msg) {
-        self.conn.send_message(msg);
+        self.conn.send_message(&msg);
     }
 
     fn pending_transmit(&self) -> usize {

@@ -26,7 +26,7 @@
 //! let mut received = None;
 //! for _ in 0..4 {
 //!     if push.is_ready() && !sent {
-//!         push.send_message(Msg::from("hello"));
+//!         push.send_message(&Msg::from("hello"));
 //!         sent = true;
 //!     }
 //!     push.drain_transmit(&mut to_pull);

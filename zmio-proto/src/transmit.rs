@@ -7,7 +7,7 @@ use std::io::IoSlice;
 use bytes::{Bytes, BytesMut};
 
 use crate::Msg;
-use crate::frame::{Encoder, FrameSink};
+use crate::frame::{Decoded, Encoder, FrameDecoder, FrameSink};
 use crate::mechanism::Transform;
 
 /// The bytes a connection has to send, and the transform that every frame
@@ -69,6 +69,53 @@ impl Transmit {
     /// Moves every queued byte to the end of `out` (a copy, for tests and tools).
     pub fn drain_into(&mut self, out: &mut BytesMut) {
         self.encoder.drain_into(out);
+    }
+
+    /// Empties the queue, giving back the messages queued from `skip` bytes
+    /// into it on (where a message's first frame begins): what a connection
+    /// that ended never sent, for another connection to send. Commands are
+    /// left out. Only the identity transform can be read back; under any
+    /// other (CURVE's encryption) nothing is given back.
+    ///
+    /// ```
+    /// use zmio_proto::Msg;
+    /// use zmio_proto::transmit::Transmit;
+    /// let mut out = Transmit::default();
+    /// out.push_message(&Msg::from("sent"));
+    /// out.advance(6);
+    /// out.push_message(&Msg::from_frames(["a", "b"]));
+    /// assert_eq!(out.take_unsent(0), vec![Msg::from_frames(["a", "b"])]);
+    /// assert_eq!(out.pending(), 0);
+    /// ```
+    pub fn take_unsent(&mut self, skip: usize) -> Vec<Msg> {
+        let mut bytes = BytesMut::with_capacity(self.encoder.pending());
+        self.encoder.drain_into(&mut bytes);
+        if !matches!(self.transform, Transform::Identity) || skip > bytes.len() {
+            return Vec::new();
+        }
+        let _ = bytes.split_to(skip);
+        // Our own frames: no limit applies to reading them back.
+        let mut decoder = FrameDecoder::new(None, u64::MAX).with_max_frames(usize::MAX);
+        let mut unsent = Vec::new();
+        let mut partial: Option<Msg> = None;
+        while let Ok(Some(Decoded::Frame(frame))) = decoder.decode(&mut bytes) {
+            if frame.command {
+                continue;
+            }
+            let msg = match partial.take() {
+                None => Msg::from(frame.body),
+                Some(mut msg) => {
+                    msg.push_back(frame.body);
+                    msg
+                }
+            };
+            if frame.more {
+                partial = Some(msg);
+            } else {
+                unsent.push(msg);
+            }
+        }
+        unsent
     }
 }
 

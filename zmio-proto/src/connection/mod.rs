@@ -639,7 +639,7 @@ impl Connection {
     /// A SUB/XSUB subscription (one frame starting with 0x01 or 0x00) goes to a
     /// ZMTP 3.1 peer as a SUBSCRIBE/CANCEL command and to a 3.0 peer as the
     /// message itself. Everything else is one data frame per message frame.
-    pub fn send_message(&mut self, msg: Msg) {
+    pub fn send_message(&mut self, msg: &Msg) {
         let State::Traffic(traffic) = &self.state else {
             debug_assert!(false, "send_message before the handshake completed");
             log::warn!("dropping a message queued before the ZMTP handshake completed");
@@ -647,7 +647,7 @@ impl Connection {
         };
         if traffic.ours.is_subscriber()
             && traffic.peer_minor >= 1
-            && let Some(sub) = subscription::parse(&msg)
+            && let Some(sub) = subscription::parse(msg)
             && let Some(frame) = msg.single_frame()
         {
             let topic = frame.slice(1..);
@@ -657,7 +657,7 @@ impl Connection {
                 Cancel { topic }.encode(&mut self.transmit)
             };
         }
-        self.transmit.push_message(&msg);
+        self.transmit.push_message(msg);
     }
 
     /// Bytes queued for transmission.
@@ -690,6 +690,23 @@ impl Connection {
     /// ```
     pub fn drain_transmit(&mut self, out: &mut BytesMut) {
         self.transmit.drain_into(out);
+    }
+
+    /// For a connection that ended: the messages whose encoding begins
+    /// `skip` bytes into the transmit queue or later, none of which was
+    /// written, so another connection can send them (see
+    /// [`Transmit::take_unsent`]). Empties the queue.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use zmio_proto::{Connection, ConnectionConfig, SocketKind};
+    /// let mut conn = Connection::new(ConnectionConfig::new(SocketKind::Push), Instant::now());
+    /// // Only the greeting is queued: no message to give back.
+    /// assert!(conn.take_unsent(0).is_empty());
+    /// assert_eq!(conn.pending_transmit(), 0);
+    /// ```
+    pub fn take_unsent(&mut self, skip: usize) -> Vec<Msg> {
+        self.transmit.take_unsent(skip)
     }
 }
 

@@ -200,8 +200,8 @@ fn handshake_between_compatible_kinds_then_multipart_messages_flow() {
     assert_eq!(events(&mut p.b), vec![ready(Push)]);
     let m1 = msg(&[b"a", b"", &[7; 300]]);
     let m2 = msg(&[&[9; 5000]]);
-    p.a.send_message(m1.clone());
-    p.a.send_message(m2.clone());
+    p.a.send_message(&m1);
+    p.a.send_message(&m2);
     p.pump();
     assert_eq!(
         events(&mut p.b),
@@ -214,7 +214,7 @@ fn handshake_one_byte_at_a_time() {
     let mut p = Pair::new(config(Req), config(Rep));
     p.pump_chunked(1);
     assert!(p.a.is_ready() && p.b.is_ready());
-    p.a.send_message(msg(&[b"hello"]));
+    p.a.send_message(&msg(&[b"hello"]));
     p.pump_chunked(1);
     let ev = events(&mut p.b);
     assert_eq!(ev.len(), 2);
@@ -576,10 +576,10 @@ fn sub_sends_subscribe_and_cancel_commands_to_a_31_pub() {
     p.pump();
     events(&mut p.a);
     events(&mut p.b);
-    p.a.send_message(Msg::from(&b"\x01news"[..]));
-    p.a.send_message(Msg::from(&b"\x00news"[..]));
+    p.a.send_message(&Msg::from(&b"\x01news"[..]));
+    p.a.send_message(&Msg::from(&b"\x00news"[..]));
     // Not a subscription (two frames; other first byte): plain data.
-    p.a.send_message(msg(&[b"\x01a", b"b"]));
+    p.a.send_message(&msg(&[b"\x01a", b"b"]));
     let wire = take_all(&mut p.a);
     let want = [
         &b"\x04\x0e\x09SUBSCRIBEnews"[..],
@@ -603,15 +603,15 @@ fn sub_sends_subscribe_and_cancel_commands_to_a_31_pub() {
 #[test]
 fn sub_sends_subscriptions_as_messages_to_a_30_pub() {
     let mut c = ready_conn(Sub, b"PUB", 0);
-    c.send_message(Msg::from(&b"\x01news"[..]));
-    c.send_message(Msg::from(&b"\x00"[..]));
+    c.send_message(&Msg::from(&b"\x01news"[..]));
+    c.send_message(&Msg::from(&b"\x00"[..]));
     assert_eq!(take_all(&mut c), b"\x00\x05\x01news\x00\x01\x00");
 }
 
 #[test]
 fn xsub_also_translates_and_empty_topic_works() {
     let mut c = ready_conn(XSub, b"XPUB", 1);
-    c.send_message(Msg::from(&b"\x01"[..]));
+    c.send_message(&Msg::from(&b"\x01"[..]));
     assert_eq!(take_all(&mut c), b"\x04\x0a\x09SUBSCRIBE");
 }
 
@@ -1071,7 +1071,7 @@ proptest! {
             .map(|frames| Msg::from_frames(frames.into_iter().map(Bytes::from)))
             .collect();
         for m in &sent {
-            p.a.send_message(m.clone());
+            p.a.send_message(m);
         }
         p.pump_chunked(chunk);
         prop_assert_eq!(p.a_err.clone(), None);

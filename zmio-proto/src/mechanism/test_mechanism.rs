@@ -293,8 +293,8 @@ mod tests {
         let _ = (events(&mut pair.client), events(&mut pair.server));
         let sent_before = pair.wire.len();
         pair.client
-            .send_message(Msg::from_frames(["plain-text-1", "plain-text-2"]));
-        pair.server.send_message(Msg::from_frames(["id", "reply"]));
+            .send_message(&Msg::from_frames(["plain-text-1", "plain-text-2"]));
+        pair.server.send_message(&Msg::from_frames(["id", "reply"]));
         assert_eq!(pair.pump(), (Ok(()), Ok(())));
         let on_wire = &pair.wire[sent_before..];
         assert!(
