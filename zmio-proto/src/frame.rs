@@ -10,6 +10,7 @@
 //! ```
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::io::IoSlice;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -392,7 +393,6 @@ const STAGING_CAPACITY: usize = 8 * 1024;
 /// enc.drain_into(&mut wire);
 /// assert_eq!(&wire[..], b"\x01\x01a\x04\x07\x04PING\x00\x00");
 /// ```
-#[derive(Debug)]
 pub struct Encoder {
     /// Frozen chunks, transmitted before `staging`.
     chunks: VecDeque<Bytes>,
@@ -400,6 +400,18 @@ pub struct Encoder {
     staging: BytesMut,
     /// Total bytes queued (chunks + staging).
     pending: usize,
+}
+
+impl fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Counts only: the queued bytes are application data and, during a
+        // PLAIN handshake, a password.
+        f.debug_struct("Encoder")
+            .field("chunks", &self.chunks.len())
+            .field("staging", &self.staging.len())
+            .field("pending", &self.pending)
+            .finish()
+    }
 }
 
 impl Default for Encoder {
