@@ -6,8 +6,9 @@
 //! Modules, bottom up: [`wire`] constants and limits; [`greeting`];
 //! [`frame`] (decoder and encoder); [`metadata`] and [`command`] codecs;
 //! [`subscription`] messages; [`mechanism`] handshakes and traffic
-//! transforms; [`transmit`] (the encoder behind the transform); [`timer`]
-//! settings; [`connection`] ties them together. [`SocketKind`] is RFC 23's
+//! transforms; [`zap`] the authenticator's request and reply (RFC 27);
+//! [`transmit`] (the encoder behind the transform); [`timer`] settings;
+//! [`connection`] ties them together. [`SocketKind`] is RFC 23's
 //! socket types and their compatibility matrix; [`Msg`] a multipart
 //! message; [`ProtocolError`] what a peer did wrong.
 //!
@@ -60,6 +61,7 @@ pub mod subscription;
 pub mod timer;
 pub mod transmit;
 pub mod wire;
+pub mod zap;
 
 pub use connection::{Connection, ConnectionConfig, Event, PeerInfo};
 pub use error::ProtocolError;
