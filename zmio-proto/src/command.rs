@@ -138,11 +138,24 @@ impl Ready {
 
     /// Queues READY.
     pub fn encode(&self, enc: &mut impl FrameSink) {
+        enc.push_command(Self::NAME, &[&self.metadata()]);
+    }
+
+    /// The metadata block alone, for the commands that carry the same
+    /// properties under another name (PLAIN's INITIATE).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use zmio_proto::command::Ready;
+    /// let ready = Ready { socket_type: Bytes::from_static(b"PUSH"), identity: None };
+    /// assert_eq!(Ready::decode(&Bytes::from(ready.metadata())).unwrap(), ready);
+    /// ```
+    pub fn metadata(&self) -> Vec<u8> {
         let mut props: Vec<(&str, &[u8])> = vec![(Self::SOCKET_TYPE, &self.socket_type)];
         if let Some(id) = &self.identity {
             props.push((Self::IDENTITY, id));
         }
-        enc.push_command(Self::NAME, &[&metadata::encode(&props)]);
+        metadata::encode(&props)
     }
 }
 
