@@ -24,6 +24,7 @@
 //! ```
 
 pub mod null;
+pub mod plain;
 #[cfg(test)]
 pub(crate) mod test_mechanism;
 
@@ -48,6 +49,12 @@ pub enum Security {
     /// NULL (RFC 23/37): no authentication, no confidentiality.
     #[default]
     Null,
+    /// PLAIN (RFC 24) client: presents a user name and password (sent in
+    /// clear text; `Debug` never shows the password).
+    PlainClient(plain::PlainCredentials),
+    /// PLAIN (RFC 24) server: asks the authenticator (ZAP) about each
+    /// client's user name and password.
+    PlainServer,
     /// A test-only mechanism exercising every step of the seam.
     #[cfg(test)]
     Test(test_mechanism::Role),
@@ -59,6 +66,7 @@ impl Security {
     pub fn name(&self) -> &'static str {
         match self {
             Security::Null => null::Null::NAME,
+            Security::PlainClient(_) | Security::PlainServer => plain::Plain::NAME,
             #[cfg(test)]
             Security::Test(_) => test_mechanism::NAME,
         }
@@ -68,7 +76,8 @@ impl Security {
     /// server (always false for NULL).
     pub fn as_server(&self) -> bool {
         match self {
-            Security::Null => false,
+            Security::Null | Security::PlainClient(_) => false,
+            Security::PlainServer => true,
             #[cfg(test)]
             Security::Test(role) => *role == test_mechanism::Role::Server,
         }
@@ -84,6 +93,10 @@ impl Security {
     pub(crate) fn start(&self, config: &ConnectionConfig, out: &mut Transmit) -> Handshake {
         match self {
             Security::Null => Handshake::Null(null::Null::start(config, out)),
+            Security::PlainClient(credentials) => {
+                Handshake::Plain(plain::Plain::start_client(credentials, config, out))
+            }
+            Security::PlainServer => Handshake::Plain(plain::Plain::start_server(config)),
             #[cfg(test)]
             Security::Test(role) => {
                 Handshake::Test(test_mechanism::TestMechanism::start(*role, config, out))
@@ -106,6 +119,8 @@ pub(crate) struct HandshakeContext {
 pub(crate) enum Handshake {
     /// NULL: waiting for the peer's READY.
     Null(null::Null),
+    /// PLAIN, either side.
+    Plain(plain::Plain),
     /// The test mechanism.
     #[cfg(test)]
     Test(test_mechanism::TestMechanism),
@@ -113,9 +128,6 @@ pub(crate) enum Handshake {
 
 /// What a handshake step leads to.
 #[derive(Debug)]
-// NULL's handshake is one step; PLAIN and CURVE take the others (today only
-// the test mechanism does).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Step {
     /// Wait for the peer's next command.
     Continue(Handshake),
@@ -145,6 +157,7 @@ impl Handshake {
     ) -> Result<Step, ProtocolError> {
         match self {
             Handshake::Null(null) => null.handle_command(raw, ctx, out),
+            Handshake::Plain(plain) => plain.handle_command(raw, ctx, out),
             #[cfg(test)]
             Handshake::Test(test) => test.handle_command(raw, ctx, out),
         }
@@ -157,12 +170,11 @@ impl Handshake {
         ctx: HandshakeContext,
         out: &mut Transmit,
     ) -> Result<Step, ProtocolError> {
-        #[cfg(not(test))]
-        let _ = (reply, ctx, out);
         match self {
             // NULL asks no authenticator (a ZAP handler for NULL, as libzmq
             // has with a ZAP domain, would add a step here).
             Handshake::Null(_) => Err(ProtocolError::UnexpectedAuthReply),
+            Handshake::Plain(plain) => plain.handle_auth(reply, ctx, out),
             #[cfg(test)]
             Handshake::Test(test) => test.handle_auth(reply, ctx, out),
         }
