@@ -513,7 +513,16 @@ impl Connection {
         if !frame.command {
             return Err(ProtocolError::MessageBeforeReady);
         }
-        let raw = RawCommand::parse(frame.body)?;
+        let raw = match RawCommand::parse(frame.body.clone()) {
+            Ok(raw) => raw,
+            // Not a command; unless the mechanism knows it as a peer's
+            // known-broken ERROR (libzmq 4.3's PLAIN server sends one).
+            Err(e) => {
+                return Err(mechanism
+                    .malformed_error_reason(&frame.body)
+                    .map_or(e, ProtocolError::PeerError));
+            }
+        };
         let step = mechanism.handle_command(
             raw,
             self.handshake_context(peer_minor),

@@ -163,6 +163,16 @@ impl Handshake {
         }
     }
 
+    /// The reason in a frame body that is no well-formed command but that
+    /// this mechanism knows as a peer's broken ERROR (libzmq 4.3's PLAIN
+    /// server garbles the name), so the refusal is reported as such.
+    pub(crate) fn malformed_error_reason(&self, body: &Bytes) -> Option<String> {
+        match self {
+            Handshake::Plain(plain) => plain.malformed_error_reason(body),
+            _ => None,
+        }
+    }
+
     /// The authenticator's answer to the request this handshake made.
     pub(crate) fn handle_auth(
         self,

@@ -20,9 +20,19 @@
 //! - A 400 or 500 answer is reported to the client as ERROR whose reason is
 //!   the three-digit status code (`"400"`, `"500"`), not the status text,
 //!   which stays with the server. A 300 (temporary failure) sends no ERROR:
-//!   the client is disconnected silently, as the CURVE RFC asks.
+//!   the client is disconnected silently, as the CURVE RFC asks (libzmq
+//!   then just stops and closes when its handshake timer fires; we close
+//!   at once).
 //! - HELLO is parsed strictly: each size octet and its bytes lie inside the
 //!   command and nothing follows the password.
+//!
+//! One place we do not match it: libzmq 4.3's PLAIN ERROR is garbled on
+//! the wire (`^RROR` for `\x05ERROR`, see `LIBZMQ_ERROR_PREFIX`), and
+//! its PLAIN client recognises only that form. We send RFC 24's ERROR, so a
+//! libzmq client we refuse reports a protocol error (an unexpected command)
+//! rather than an authentication failure; it is refused all the same. Our
+//! client takes both forms, so a libzmq server's refusal reads as
+//! [`ProtocolError::PeerError`] with the status code.
 
 use std::fmt;
 
@@ -212,6 +222,12 @@ fn take_short(
     Ok(value)
 }
 
+/// How libzmq 4.3 (since 4.2.3) starts a PLAIN ERROR's body: its C
+/// literal `"\x05ERROR"` reads `\x05E` as one hex escape, 0x5E, so the
+/// name-size octet and the `E` become `^` and the body is `^RROR`, the
+/// reason's size octet, the reason. Its PLAIN client expects exactly that.
+const LIBZMQ_ERROR_PREFIX: &[u8] = b"\x5eRROR";
+
 /// The ERROR reason libzmq sends a refused client: the status code's three
 /// digits (its `produce_error`).
 fn refusal_reason(status_code: u16) -> Bytes {
@@ -271,6 +287,22 @@ impl Plain {
                 ready: our_ready(config),
             },
         }
+    }
+
+    /// A client's reading of a frame body that is no well-formed command:
+    /// libzmq's garbled PLAIN ERROR (see [`LIBZMQ_ERROR_PREFIX`]), taken
+    /// only whole (a size octet and exactly that many bytes after the
+    /// prefix) and only where an ERROR may come.
+    pub(crate) fn malformed_error_reason(&self, body: &Bytes) -> Option<String> {
+        if !matches!(
+            self.state,
+            State::ClientWaitsWelcome { .. } | State::ClientWaitsReady
+        ) {
+            return None;
+        }
+        let rest = body.strip_prefix(LIBZMQ_ERROR_PREFIX)?;
+        let (&len, reason) = rest.split_first()?;
+        (usize::from(len) == reason.len()).then(|| String::from_utf8_lossy(reason).into_owned())
     }
 
     fn next(state: State) -> Step {

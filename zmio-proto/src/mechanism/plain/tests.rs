@@ -618,3 +618,40 @@ fn debug_never_shows_the_password() {
     }
     assert!(shown[1].contains("admin") && shown[1].contains("<redacted>"));
 }
+
+/// libzmq 4.3.5's PLAIN server refusing with 400, as captured on the wire.
+const LIBZMQ_ERROR_400: &[u8] = b"\x5eRROR\x03400";
+
+#[test]
+fn a_client_takes_libzmqs_garbled_error_as_the_refusal_it_is() {
+    let result = client_fed(|enc| enc.push_raw(&[&b"\x04\x09"[..], LIBZMQ_ERROR_400].concat()));
+    assert_eq!(result, Err(ProtocolError::PeerError("400".into())));
+    // After WELCOME too (libzmq's client takes ERROR in both waits).
+    let result = client_fed(|enc| {
+        enc.push_command(WELCOME, &[]);
+        enc.push_raw(&[&b"\x04\x09"[..], LIBZMQ_ERROR_400].concat());
+    });
+    assert_eq!(result, Err(ProtocolError::PeerError("400".into())));
+}
+
+#[test]
+fn only_a_whole_garbled_error_is_taken_and_only_by_a_client() {
+    for body in [
+        &b"\x5eRROR\x04400"[..],
+        b"\x5eRROR\x02400",
+        b"\x5eRROR",
+        b"\x5eRROX\x03400",
+    ] {
+        let result = client_fed(|enc| {
+            enc.push_raw(&[0x04, u8::try_from(body.len()).unwrap()]);
+            enc.push_raw(body);
+        });
+        assert!(
+            matches!(result, Err(ProtocolError::MalformedCommand(_))),
+            "{body:?}: {result:?}"
+        );
+    }
+    let (_, result) =
+        server_fed(|enc| enc.push_raw(&[&b"\x04\x09"[..], LIBZMQ_ERROR_400].concat()));
+    assert!(matches!(result, Err(ProtocolError::MalformedCommand(_))));
+}
