@@ -35,9 +35,17 @@ use crate::mechanism::{AuthReply, AuthRequest};
 use crate::metadata::{self, Properties};
 
 /// Where a ZAP handler binds, and where a server sends its requests.
+///
+/// ```
+/// assert!(zmio_proto::zap::ZAP_ENDPOINT.starts_with("inproc://"));
+/// ```
 pub const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
 
 /// The one ZAP version: the first frame of every request and reply.
+///
+/// ```
+/// assert_eq!(zmio_proto::zap::VERSION, b"1.0");
+/// ```
 pub const VERSION: &[u8] = b"1.0";
 
 /// Frames of a request before its credentials.
