@@ -319,7 +319,7 @@ fn zmio_plain_client_against_libzmq_plain_server_and_its_zap_handler() {
         request.credentials,
         vec![Bytes::from_static(b"admin"), Bytes::from_static(b"secret")]
     );
-    wire.conn.send_message(Msg::from_frames(["hello", "world"]));
+    wire.conn.send_message(&Msg::from_frames(["hello", "world"]));
     let echoed = wire
         .until(|_, e| match e {
             Event::Message(msg) => Some(msg),
@@ -429,7 +429,7 @@ fn libzmq_plain_client_against_zmio_plain_server_accepted() {
         })
         .expect("the peer's message");
     assert_eq!(ping, Msg::from_frames(["ping", "1"]));
-    wire.conn.send_message(Msg::from_frames(["pong", "1"]));
+    wire.conn.send_message(&Msg::from_frames(["pong", "1"]));
     wire.flush();
     assert_eq!(
         frames(&peer.until("reply")),

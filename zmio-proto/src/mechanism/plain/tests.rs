@@ -264,9 +264,9 @@ fn an_accepted_client_completes_the_handshake_and_traffic_flows_both_ways() {
     assert_eq!(peer.user_id, None);
 
     pair.client
-        .send_message(Msg::from_frames(["one", "two", "three"]));
+        .send_message(&Msg::from_frames(["one", "two", "three"]));
     pair.server
-        .send_message(Msg::from_frames(["id", "", "reply"]));
+        .send_message(&Msg::from_frames(["id", "", "reply"]));
     pair.pump();
     assert_eq!(
         events(&mut pair.server),
@@ -289,7 +289,7 @@ fn the_handshake_survives_input_split_at_every_byte() {
     pair.answer(accept("u")).unwrap();
     pair.pump_chunked(1);
     assert!(pair.client.is_ready() && pair.server.is_ready());
-    pair.client.send_message(Msg::from_frames(["a", "b"]));
+    pair.client.send_message(&Msg::from_frames(["a", "b"]));
     pair.pump_chunked(1);
     assert!(events(&mut pair.server).contains(&Event::Message(Msg::from_frames(["a", "b"]))));
 }
