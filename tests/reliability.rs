@@ -1055,3 +1055,36 @@ fn a_push_whose_peer_is_killed_loses_no_more_than_libzmqs() {
         "zmio lost {zmio_lost}, libzmq {libzmq_lost}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// A small receive buffer must not stall large messages.
+
+/// A PULL whose receive buffer is set to 4 KiB takes 100 messages of 64 KiB
+/// from a PUSH. Before, the buffer was shrunk after the TCP handshake had
+/// offered a window the size of the default buffer, so the sender's
+/// segments overflowed it and came again after retransmission timeouts:
+/// each message took about 1.6 s (at first the stream stopped for good
+/// after 9). A stall, not a speed, fails the test: all 100 within
+/// [`PATIENCE`], 200 times what a message took then.
+#[test]
+fn a_pull_with_a_4_kib_receive_buffer_takes_64_kib_messages() {
+    finishes_within(PATIENCE, "100 messages of 64 KiB", || {
+        let ctx = Context::new().unwrap();
+        let mut pull = common::socket::<Pull>(&ctx);
+        pull.set_rcvbuf(Some(4096)).unwrap();
+        let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap().to_string();
+        let mut push = common::socket::<Push>(&ctx);
+        push.connect(&endpoint).unwrap();
+        let sender = thread::spawn(move || {
+            for i in 0..100u8 {
+                push.send(Msg::from(vec![i; 64 * 1024])).unwrap();
+            }
+            push
+        });
+        for i in 0..100u8 {
+            let msg = pull.recv().unwrap_or_else(|e| panic!("message {i}: {e}"));
+            assert_eq!(msg.frame(0).unwrap(), &vec![i; 64 * 1024][..]);
+        }
+        drop(sender.join().unwrap());
+    });
+}

@@ -61,8 +61,8 @@ impl<T: SocketType> Socket<T> {
                 )
             }
             None => {
-                let listener =
-                    tcp::listen(parsed.bind_addr(self.options.ipv6)?).map_err(bind_error)?;
+                let listener = tcp::listen(parsed.bind_addr(self.options.ipv6)?, &self.options)
+                    .map_err(bind_error)?;
                 let bound = Endpoint::from_socket_addr(listener.local_addr()?);
                 (Listener::Tcp(listener), bound)
             }

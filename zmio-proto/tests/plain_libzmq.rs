@@ -319,7 +319,8 @@ fn zmio_plain_client_against_libzmq_plain_server_and_its_zap_handler() {
         request.credentials,
         vec![Bytes::from_static(b"admin"), Bytes::from_static(b"secret")]
     );
-    wire.conn.send_message(&Msg::from_frames(["hello", "world"]));
+    wire.conn
+        .send_message(&Msg::from_frames(["hello", "world"]));
     let echoed = wire
         .until(|_, e| match e {
             Event::Message(msg) => Some(msg),

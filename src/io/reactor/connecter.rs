@@ -39,7 +39,7 @@ impl Reactor {
             (None, _) => endpoint
                 .resolve(s.options.ipv6)
                 .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))
-                .and_then(|addrs| first_connect(&addrs)),
+                .and_then(|addrs| first_connect(&addrs, &s.options)),
         };
         self.connect_attempt(token, attempt);
     }
@@ -64,7 +64,7 @@ impl Reactor {
         *lookup = None;
         let attempt = result
             .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))
-            .and_then(|addrs| first_connect(&addrs));
+            .and_then(|addrs| first_connect(&addrs, &s.options));
         self.connect_attempt(token, attempt);
     }
 
@@ -230,10 +230,10 @@ impl Reactor {
 }
 
 /// A tcp connect to the first of `addrs` (IPv4 first, as `resolve` orders them).
-fn first_connect(addrs: &[std::net::SocketAddr]) -> io::Result<Stream> {
+fn first_connect(addrs: &[std::net::SocketAddr], options: &Options) -> io::Result<Stream> {
     let addr = addrs
         .first()
         .copied()
         .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-    TcpStream::connect(addr).map(Stream::Tcp)
+    transport::tcp::connect(addr, options).map(Stream::Tcp)
 }

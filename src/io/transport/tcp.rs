@@ -24,9 +24,12 @@ const BACKLOG: i32 = 100;
 const NOTSENT_LOWAT: u32 = 256 * 1024;
 
 /// A non-blocking listener on `addr`. An IPv6 listener is dual-stack, so `*`
-/// with the IPv6 option also takes IPv4 peers (as libzmq).
-pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// with the IPv6 option also takes IPv4 peers (as libzmq). The buffer sizes
+/// are set here, for the accepted connections to inherit (see
+/// [`set_buffer_sizes`]).
+pub(crate) fn listen(addr: SocketAddr, options: &Options) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    set_buffer_sizes(&socket, options)?;
     // Lets a restarted process bind its port again while old connections sit in TIME_WAIT.
     socket.set_reuse_address(true)?;
     if addr.is_ipv6() {
@@ -38,19 +41,43 @@ pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(socket.into()))
 }
 
+/// A non-blocking connect to `addr` (in progress when this returns), its
+/// buffer sizes set before the SYN (see [`set_buffer_sizes`]).
+pub(crate) fn connect(addr: SocketAddr, options: &Options) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    set_buffer_sizes(&socket, options)?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(socket.into()))
+}
+
+/// ZMQ_SNDBUF and ZMQ_RCVBUF, set before the handshake as libzmq does: the
+/// window scale is chosen from the receive buffer at the SYN, and a buffer
+/// shrunk after it (to 4 KiB, say) leaves the peer a window far larger than
+/// the buffer, so segments are dropped and retransmitted after timeouts (a
+/// 64 KiB message took 1.6 s).
+fn set_buffer_sizes(socket: &Socket, options: &Options) -> io::Result<()> {
+    if let Some(size) = options.sndbuf {
+        socket.set_send_buffer_size(size)?;
+    }
+    if let Some(size) = options.rcvbuf {
+        socket.set_recv_buffer_size(size)?;
+    }
+    Ok(())
+}
+
 /// Applies the per-connection options: no Nagle delay (messages are already
-/// batched), buffer sizes, type of service and keepalive as configured.
+/// batched), the unsent-bytes cap, type of service and keepalive as
+/// configured (the buffer sizes were set before the handshake).
 pub(crate) fn configure(stream: &TcpStream, options: &Options) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let sock = SockRef::from(stream);
     #[cfg(any(target_os = "android", target_os = "linux"))]
     sock.set_tcp_notsent_lowat(NOTSENT_LOWAT)?;
-    if let Some(size) = options.sndbuf {
-        sock.set_send_buffer_size(size)?;
-    }
-    if let Some(size) = options.rcvbuf {
-        sock.set_recv_buffer_size(size)?;
-    }
     if options.tos != 0 {
         set_tos(&sock, stream.local_addr()?.is_ipv6(), options.tos)?;
     }
@@ -120,9 +147,6 @@ mod tests {
 
     #[test]
     fn configure_applies_buffers_tos_and_keepalive() {
-        let (stream, _server) = pair();
-        let sock = SockRef::from(&stream);
-        let default_sndbuf = sock.send_buffer_size().unwrap();
         let options = Options {
             sndbuf: Some(64 * 1024),
             rcvbuf: Some(96 * 1024),
@@ -133,11 +157,28 @@ mod tests {
             tcp_keepalive_cnt: Some(4),
             ..Options::default()
         };
+        let default_sndbuf = SockRef::from(&pair().0).send_buffer_size().unwrap();
+        // The buffers are set before the handshake, on both ends.
+        let listener = listen("127.0.0.1:0".parse().unwrap(), &options).unwrap();
+        let stream = connect(listener.local_addr().unwrap(), &options).unwrap();
+        let accepted = loop {
+            match listener.accept() {
+                Ok((accepted, _)) => break accepted,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        for end in [&stream, &accepted] {
+            let sock = SockRef::from(end);
+            // Linux doubles the size asked for, for its bookkeeping.
+            let sndbuf = sock.send_buffer_size().unwrap();
+            assert!(sndbuf >= 64 * 1024 && sndbuf != default_sndbuf, "{sndbuf}");
+            assert!(sock.recv_buffer_size().unwrap() >= 96 * 1024);
+        }
         configure(&stream, &options).unwrap();
-        // Linux doubles the size asked for, for its bookkeeping.
-        let sndbuf = sock.send_buffer_size().unwrap();
-        assert!(sndbuf >= 64 * 1024 && sndbuf != default_sndbuf, "{sndbuf}");
-        assert!(sock.recv_buffer_size().unwrap() >= 96 * 1024);
+        let sock = SockRef::from(&stream);
+        #[cfg(any(target_os = "android", target_os = "linux"))]
+        assert_eq!(sock.tcp_notsent_lowat().unwrap(), NOTSENT_LOWAT);
         assert_eq!(sock.tos_v4().unwrap(), 0x28);
         assert!(sock.keepalive().unwrap());
         assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(30));
